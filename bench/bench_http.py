@@ -1,0 +1,54 @@
+"""HTTP benchmark: /healthz and an authenticated JSON read (/api/me) at 32 concurrent connections,
+beside a bare Tornado hello-world started in the same run. Prints figures and ratios.
+
+    .venv/bin/python bench/bench_http.py [--requests 4000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import urllib.request
+import uuid
+
+from bench.common import bare_tornado, bench_env, drop_database, row, run, service
+from bench.loadgen import run_load
+
+
+def login(base: str, username: str, password: str) -> str:
+    token = uuid.uuid4().hex
+    req = urllib.request.Request(base + "/api/login", method="POST",
+                                 data=json.dumps({"username": username, "password": password}).encode(),
+                                 headers={"Content-Type": "application/json", "X-XSRFToken": token,
+                                          "Cookie": f"_xsrf={token}"})
+    with urllib.request.urlopen(req) as resp:
+        cookie = next(c for c in resp.headers.get_all("Set-Cookie") if c.startswith("session="))
+    return cookie.split(";", 1)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    env = bench_env()
+    run(["migrate"], env)
+    run(["demo"], env)
+    try:
+        with bare_tornado() as bare_url, service(env) as base:
+            cookie = login(base, "school_admin", "demo2026pass")
+            load = dict(concurrency=args.concurrency, requests=args.requests)
+            asyncio.run(run_load(bare_url, **load))  # warm-up
+            bare = asyncio.run(run_load(bare_url, **load))
+            health = asyncio.run(run_load(base + "/healthz", **load))
+            me = asyncio.run(run_load(base + "/api/me", headers={"Cookie": cookie}, **load))
+        print(f"HTTP benchmark, {args.concurrency} connections, {args.requests} requests each")
+        print(row("bare Tornado hello-world", bare, bare))
+        print(row("GET /healthz (MySQL + Redis ping)", health, bare))
+        print(row("GET /api/me (session + account load)", me, bare))
+    finally:
+        drop_database(env)
+
+
+if __name__ == "__main__":
+    main()

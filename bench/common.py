@@ -1,0 +1,91 @@
+"""Shared benchmark plumbing: a throwaway database, the service and a bare Tornado app as subprocesses."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+BARE_APP = """
+import asyncio, sys, tornado.web
+class Hello(tornado.web.RequestHandler):
+    def get(self):
+        self.write({"status": "ok"})
+async def main():
+    tornado.web.Application([(r"/", Hello)]).listen(int(sys.argv[1]), address="127.0.0.1")
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def bench_env(**extra) -> dict:
+    base = os.environ.get("DATABASE_URL", "mysql://root:@127.0.0.1:3306/wangqian").rsplit("/", 1)[0]
+    env = dict(os.environ, APP_ENV="test", DATABASE_URL=f"{base}/wangqian_bench_{uuid.uuid4().hex[:8]}",
+               PYTHONPATH=str(ROOT))
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def service(env: dict):
+    port = free_port()
+    env = dict(env, PORT=str(port), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    proc = subprocess.Popen([PY, "-m", "server", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def bare_tornado():
+    port = free_port()
+    proc = subprocess.Popen([PY, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(port)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run(cmd: list[str], env: dict) -> str:
+    return subprocess.run([PY, "-m", "server", *cmd], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def drop_database(env: dict) -> None:
+    from server.config import Settings
+    from server.migrate import drop_database as drop
+    drop(Settings.from_env(env))
+
+
+def row(name: str, result: dict, bare: dict) -> str:
+    return (f"{name:<44} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms"
+            f"  errors {result['errors']:<3}  rps ratio to bare {result['rps'] / bare['rps']:.2f}"
+            f"  p99 ratio {result['p99_ms'] / bare['p99_ms']:.2f}")

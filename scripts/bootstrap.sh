@@ -1,0 +1,70 @@
+# Sourced by scripts/run and scripts/test: a virtual environment with the project's dependencies,
+# and a MariaDB and a Redis that answer (started, and installed from Debian's packages, when needed).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+say() { printf '==> %s\n' "$*"; }
+
+apt_install() {
+  say "installing Debian packages: $*"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_venv() {
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3-venv python3-pip; fi
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  local stamp="$VENV/.installed"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    say "installing Python dependencies from pyproject.toml"
+    "$PY" -m pip install -q --upgrade pip 'setuptools<82' wheel
+    "$PY" -m pip install -q -e '.[test]'
+    touch "$stamp"
+  fi
+}
+
+# host and port of a URL like mysql://u:p@host:port/db or redis://host:port/0
+url_host() { "$PY" -c 'import sys,urllib.parse as u; print(u.urlparse(sys.argv[1]).hostname or "127.0.0.1")' "$1"; }
+url_port() { "$PY" -c 'import sys,urllib.parse as u; print(u.urlparse(sys.argv[1]).port or int(sys.argv[2]))' "$1" "$2"; }
+port_open() { "$PY" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)' "$1" "$2" 2>/dev/null; }
+is_local() { case "$1" in 127.0.0.1|localhost|::1) return 0;; *) return 1;; esac; }
+
+wait_port() {
+  for _ in $(seq 1 60); do port_open "$1" "$2" && return 0; sleep 0.5; done
+  echo "nothing answers on $1:$2" >&2; return 1
+}
+
+ensure_mariadb() {
+  local url=${DATABASE_URL:-mysql://root:@127.0.0.1:3306/wangqian}
+  local host port; host=$(url_host "$url"); port=$(url_port "$url" 3306)
+  port_open "$host" "$port" && return 0
+  is_local "$host" || { echo "MariaDB at $host:$port does not answer" >&2; return 1; }
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
+  say "starting MariaDB on $host:$port"
+  $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
+  $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --port="$port" --bind-address=127.0.0.1
+  wait_port 127.0.0.1 "$port"
+  # A fresh Debian install lets root in only through the socket; the documented default is root with an
+  # empty password over TCP, for development machines only.
+  $SUDO mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
+    CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
+}
+
+ensure_redis() {
+  local url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+  local host port; host=$(url_host "$url"); port=$(url_port "$url" 6379)
+  port_open "$host" "$port" && return 0
+  is_local "$host" || { echo "Redis at $host:$port does not answer" >&2; return 1; }
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting Redis on $host:$port"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/null
+  wait_port 127.0.0.1 "$port"
+}
+
+ensure_venv
+ensure_mariadb
+ensure_redis

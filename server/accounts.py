@@ -1,0 +1,88 @@
+"""Accounts: password hashing (argon2id), lockout after repeated failures, loading the acting user."""
+from __future__ import annotations
+
+import asyncio
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from signing.actors import Actor
+from signing.errors import DomainError
+from signing.personal import id_number_problem, is_valid_phone, normalize_id_number
+
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+_hasher = PasswordHasher()  # argon2id with the library's maintained defaults
+# A real hash of a random password, checked when the account does not exist so timing does not tell.
+_DUMMY_HASH = _hasher.hash("no-such-account-placeholder")
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < 8 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise DomainError("weak_password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+    return await asyncio.get_running_loop().run_in_executor(None, verify)
+
+
+async def find_login(db, vault, identifier: str) -> dict | None:
+    """Username for staff and employers; graduates may also use their ID number or phone."""
+    ident = identifier.strip()
+    if not id_number_problem(ident):
+        return await db.fetchone(
+            "SELECT u.* FROM users u JOIN graduates g ON g.id=u.graduate_id WHERE g.id_hash=%s"
+            " ORDER BY g.cohort DESC LIMIT 1", (vault.blind_index(normalize_id_number(ident)),))
+    if is_valid_phone(ident):
+        return await db.fetchone("SELECT * FROM users WHERE phone_hash=%s", (vault.blind_index(ident),))
+    return await db.fetchone("SELECT * FROM users WHERE username=%s", (ident,))
+
+
+async def authenticate(db, redis, vault, identifier: str, password: str) -> dict:
+    """The user row, or DomainError. Failures are counted per identifier in Redis; 5 lock for 15 minutes."""
+    key = "login:failures:" + vault.blind_index(identifier.strip().upper())
+    failures = int(await redis.get(key) or 0)
+    if failures >= MAX_FAILURES:
+        raise DomainError("account_locked")
+    user = await find_login(db, vault, identifier)
+    ok = await verify_password(user["password_hash"] if user else None, password)
+    if not ok:
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.incr(key).expire(key, LOCKOUT_SECONDS).execute()
+        if failures + 1 >= MAX_FAILURES:
+            raise DomainError("account_locked")
+        raise DomainError("login_failed", f"账号或密码错误，再失败{MAX_FAILURES - failures - 1}次账号将锁定15分钟")
+    if not user["is_active"]:
+        raise DomainError("account_disabled")
+    await redis.delete(key)
+    return user
+
+
+async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:
+    user = await db.fetchone("SELECT * FROM users WHERE id=%s", (user_id,))
+    if user is None or not user["is_active"] or user["session_version"] != session_version:
+        return None
+    permissions = {}
+    if user["role"] in ("school", "department"):
+        rows = await db.fetchall("SELECT module, level FROM user_permissions WHERE user_id=%s", (user_id,))
+        permissions = {r["module"]: r["level"] for r in rows}
+    school_province = None
+    if user["school_id"] is not None:
+        row = await db.fetchone("SELECT province_code FROM schools WHERE id=%s", (user["school_id"],))
+        school_province = row["province_code"]
+    return Actor(
+        user_id=user["id"], role=user["role"], name=user["display_name"],
+        province_code=user["province_code"] or school_province, school_id=user["school_id"],
+        department=user["department"], employer_id=user["employer_id"], graduate_id=user["graduate_id"],
+        permissions=permissions, level_scope=user["level_scope"], ip=ip,
+    )

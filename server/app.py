@@ -1,0 +1,58 @@
+"""The Tornado application, assembled in ordered init steps."""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import redis.asyncio as aioredis
+import tornado.web
+
+from handlers.base import NotFoundHandler
+from server.config import Settings
+from server.db import Database
+from server.vault import Vault
+
+ROOT = Path(__file__).resolve().parent.parent
+# Each module exports `routes`; order matters only where patterns overlap.
+HANDLER_MODULES = [
+    "handlers.health",
+    "handlers.meta",
+    "handlers.auth",
+    "handlers.roster",
+    "handlers.settings",
+]
+log = logging.getLogger("wangqian")
+
+
+def collect_routes() -> list[tuple]:
+    routes = []
+    for name in HANDLER_MODULES:
+        routes.extend(importlib.import_module(name).routes)
+    return routes
+
+
+class Application(tornado.web.Application):
+    def __init__(self, config: Settings):
+        self.config = config
+        self.db = Database(config)
+        self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
+        self.vault = Vault(config.data_key)
+        self.routes = collect_routes()
+        super().__init__(
+            self.routes,
+            cookie_secret=config.cookie_secret,
+            xsrf_cookies=True,
+            xsrf_cookie_kwargs={"samesite": "Lax"},
+            template_path=str(ROOT / "templates"),
+            static_path=str(ROOT / "templates" / "static"),
+            default_handler_class=NotFoundHandler,
+            debug=False,
+        )
+
+    async def start(self) -> None:
+        await self.db.connect()
+
+    async def stop(self) -> None:
+        await self.db.close()
+        await self.redis.aclose()

@@ -1,0 +1,91 @@
+"""Configuration from environment variables (every one listed in the README)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from urllib.parse import unquote, urlparse
+
+APP_ENVS = ("demo", "test", "production")
+DEFAULT_SECRET = "dev-secret-change-me"
+DEFAULT_DATA_KEY = "dev-data-key-change-me"
+# Hosts that only ever run our emulators; production must point elsewhere.
+EMULATOR_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "demo"
+    database_url: str = "mysql://root:@127.0.0.1:3306/wangqian"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    cookie_secret: str = DEFAULT_SECRET
+    data_key: str = DEFAULT_DATA_KEY
+    wechat_app_id: str = "wx_demo_appid"
+    wechat_app_secret: str = "demo_app_secret"
+    wechat_token: str = "demo_token"
+    wechat_aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    wechat_api_base: str = "http://127.0.0.1:8001/"
+    aliyun_access_key_id: str = "demo_access_key"
+    aliyun_access_key_secret: str = "demo_access_secret"
+    aliyun_sms_endpoint: str = "127.0.0.1:8002"
+    sms_sign_name: str = "毕业去向登记"
+    ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
+    upload_dir: str = "var/uploads"
+    max_body_bytes: int = 12 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = int(raw) if f.type in ("int", int) else raw
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.app_env not in APP_ENVS:
+            raise ConfigError(f"APP_ENV must be one of {APP_ENVS}, not {self.app_env!r}")
+        if self.app_env != "production":
+            return
+        problems = []
+        if self.cookie_secret == DEFAULT_SECRET or len(self.cookie_secret) < 32:
+            problems.append("COOKIE_SECRET is the default or shorter than 32 characters")
+        if self.data_key == DEFAULT_DATA_KEY or len(self.data_key) < 32:
+            problems.append("DATA_KEY is the default or shorter than 32 characters")
+        for name in ("wechat_app_secret", "aliyun_access_key_secret"):
+            if getattr(self, name) == getattr(Settings, name):
+                problems.append(f"{name.upper()} is the demo default")
+        for name in ("wechat_api_base", "aliyun_sms_endpoint", "ems_sync_url"):
+            value = getattr(self, name)
+            host = urlparse(value if "//" in value else "//" + value).hostname or ""
+            if host in EMULATOR_HOSTS:
+                problems.append(f"{name.upper()} points at a local emulator ({value})")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    @property
+    def database(self) -> dict:
+        """DATABASE_URL split into connection arguments."""
+        u = urlparse(self.database_url)
+        if u.scheme not in ("mysql", "mariadb") or not u.path.strip("/"):
+            raise ConfigError("DATABASE_URL must look like mysql://user:pass@host:port/db")
+        return {
+            "host": u.hostname or "127.0.0.1",
+            "port": u.port or 3306,
+            "user": unquote(u.username or "root"),
+            "password": unquote(u.password or ""),
+            "db": u.path.strip("/"),
+        }
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"

@@ -1,0 +1,78 @@
+"""Authorisation, decided here and only here. Handlers declare a permission name per method
+(@authorize("roster.import")); services and list queries ask for the caller's scope."""
+from __future__ import annotations
+
+from signing.actors import Actor
+from signing.errors import DomainError
+
+STAFF = ("ministry", "province", "school", "department")
+
+
+def _module_read(module: str):
+    return lambda a: a.role in ("ministry", "province") or (
+        a.role in ("school", "department") and a.permission(module) in ("read_write", "read_only"))
+
+
+def _module_write(module: str, roles=("school", "department")):
+    return lambda a: a.role in roles and a.permission(module) == "read_write"
+
+
+# permission name -> predicate on the actor
+POLICY = {
+    "account.self": lambda a: True,
+    "province.settings.read": lambda a: a.role in ("ministry", "province"),
+    "province.settings.write": lambda a: a.role == "province",
+    "school.settings.read": _module_read("employment"),
+    "school.settings.write": _module_write("employment", roles=("school",)),
+    "roster.read": _module_read("employment"),
+    "roster.import": _module_write("employment", roles=("school",)),
+    "oplog.read": lambda a: a.role in ("ministry", "province", "school"),
+    "graduate.self": lambda a: a.role == "graduate" and a.graduate_id is not None,
+}
+
+
+def allowed(actor: Actor, permission: str) -> bool:
+    return bool(POLICY[permission](actor))
+
+
+def require(actor: Actor, permission: str) -> None:
+    if allowed(actor, permission):
+        return
+    module_write = permission.endswith((".write", ".import")) and actor.role in ("school", "department")
+    raise DomainError("read_only" if module_write and actor.permission() == "read_only" else "forbidden")
+
+
+def graduate_scope(actor: Actor, alias: str = "g") -> tuple[str, list]:
+    """SQL condition limiting graduates (and their records) to what the actor may see."""
+    if actor.role == "ministry":
+        return "1=1", []
+    if actor.role == "province":
+        return f"{alias}.school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
+    if actor.role == "school":
+        cond, args = f"{alias}.school_id=%s", [actor.school_id]
+        if actor.level_scope != "all":
+            levels = ("专科", "本科") if actor.level_scope == "undergraduate" else ("硕士", "博士")
+            cond += f" AND {alias}.level IN (%s,%s)"
+            args.extend(levels)
+        return cond, args
+    if actor.role == "department":
+        return f"{alias}.school_id=%s AND {alias}.department=%s", [actor.school_id, actor.department]
+    if actor.role == "graduate":
+        return f"{alias}.id=%s", [actor.graduate_id]
+    return "1=0", []
+
+
+def oplog_scope(actor: Actor) -> tuple[str, list]:
+    if actor.role == "ministry":
+        return "1=1", []
+    if actor.role == "province":
+        return "province_code=%s", [actor.province_code]
+    if actor.role == "school":
+        return "school_id=%s", [actor.school_id]
+    return "user_id=%s", [actor.user_id]
+
+
+def ensure_school(actor: Actor, school_id: int) -> None:
+    """School-level resources: the school's own staff, or its province, or the ministry (reads)."""
+    if actor.role in ("school", "department") and actor.school_id != school_id:
+        raise DomainError("not_found")

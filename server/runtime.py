@@ -1,0 +1,86 @@
+"""Process entry points: the HTTP server, the worker, and file commands."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import tornado.httpserver
+
+from server.app import Application
+from server.config import Settings
+from server.jobs import JobRunner
+
+log = logging.getLogger("wangqian")
+
+
+def background_jobs(app: Application) -> list:
+    """Every named background job; features add theirs in server/workers.py."""
+    from server.workers import jobs_for
+    return jobs_for(app)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(config: Settings) -> None:
+    app = Application(config)
+    await app.start()
+    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=64 * 1024 * 1024)
+    server.listen(config.port, address="0.0.0.0" if config.is_production else "127.0.0.1")
+    extras = []
+    if config.app_env == "demo":
+        from server.emulators import start_emulators
+        extras = await start_emulators(config)
+        runner = JobRunner(background_jobs(app))
+        runner.start()
+    print(f"service listening on {config.public_base_url}  (APP_ENV={config.app_env})", flush=True)
+    for line in getattr(app, "banner", []):
+        print(line, flush=True)
+    await _until_signalled()
+    server.stop()
+    if config.app_env == "demo":
+        await runner.stop()
+        for s in extras:
+            s.stop()
+    await app.stop()
+
+
+async def work(config: Settings) -> None:
+    app = Application(config)
+    await app.start()
+    runner = JobRunner(background_jobs(app))
+    runner.start()
+    log.info("worker running %s", ", ".join(j.name for j in runner.jobs) or "no jobs")
+    await _until_signalled()
+    await runner.stop()
+    await app.stop()
+
+
+async def import_roster_file(config: Settings, path: str) -> int:
+    from handlers.errors import status_and_message
+    from signing.actors import SYSTEM
+    from signing.errors import DomainError
+    from signing.roster_service import import_roster
+
+    app = Application(config)
+    await app.start()
+    try:
+        content = Path(path).read_bytes()
+        result = await import_roster(app.db, app.vault, SYSTEM, Path(path).name, content)
+        print("imported: " + ", ".join(f"{k}={v}" for k, v in result.as_dict().items()))
+        return 0
+    except DomainError as exc:
+        _, message = status_and_message(exc.code, exc.message)
+        print(f"refused ({exc.code}): {message}")
+        for row in (exc.details or []) if isinstance(exc.details, list) else []:
+            print(f"  line {row['line']}: {'；'.join(row['reasons'])}")
+        return 1
+    finally:
+        await app.stop()

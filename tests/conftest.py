@@ -1,0 +1,69 @@
+"""Each test run gets its own MariaDB database (created, migrated, dropped) and its own Redis db number.
+The app runs for real on a local port (pytest-tornado's http_server); tests talk to it over HTTP."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pymysql
+import pytest
+import redis as syncredis
+
+from server.app import Application
+from server.config import Settings
+from server.migrate import apply_migrations, drop_database
+from tests.support import Client, World
+
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _run_settings(**overrides) -> Settings:
+    base = os.environ.get("DATABASE_URL", "mysql://root:@127.0.0.1:3306/wangqian")
+    redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    return Settings.from_env(
+        app_env="test",
+        database_url=base.rsplit("/", 1)[0] + f"/wangqian_test_{RUN_ID}",
+        redis_url=f"{redis_base}/{1 + os.getpid() % 15}",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory):
+    settings = _run_settings(upload_dir=str(tmp_path_factory.mktemp("uploads")))
+    apply_migrations(settings)
+    syncredis.from_url(settings.redis_url).flushdb()
+    yield settings
+    drop_database(settings)
+
+
+@pytest.fixture
+def app(config, io_loop):
+    application = Application(config)
+    io_loop.run_sync(application.start)
+    yield application
+    io_loop.run_sync(application.stop)
+
+
+@pytest.fixture
+def world(app):
+    return World(app)
+
+
+@pytest.fixture
+def client(http_client, base_url):
+    return lambda: Client(http_client, base_url)
+
+
+@pytest.fixture
+def sql(config):
+    """A plain PyMySQL connection for given/then checks straight in the database."""
+    conn = pymysql.connect(**{k: v for k, v in config.database.items() if k != "db"}, database=config.database["db"],
+                           autocommit=True, cursorclass=pymysql.cursors.DictCursor, charset="utf8mb4")
+
+    def run(query, args=None):
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall()
+    yield run
+    conn.close()

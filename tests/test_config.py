@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from server.config import ConfigError, Settings
+
+GOOD = {
+    "APP_ENV": "production", "COOKIE_SECRET": "c" * 40, "DATA_KEY": "d" * 40,
+    "WECHAT_APP_SECRET": "real-secret", "ALIYUN_ACCESS_KEY_SECRET": "real-secret",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com/", "ALIYUN_SMS_ENDPOINT": "dysmsapi.aliyuncs.com",
+    "EMS_SYNC_URL": "https://ems.example.gov.cn/api/sync",
+}
+
+
+def test_production_starts_with_real_secrets_and_endpoints():
+    assert Settings.from_env(GOOD).is_production
+
+
+@pytest.mark.parametrize("name,value", [
+    ("COOKIE_SECRET", ""), ("COOKIE_SECRET", "short"), ("DATA_KEY", ""),
+    ("WECHAT_API_BASE", "http://127.0.0.1:8001/"), ("ALIYUN_SMS_ENDPOINT", "127.0.0.1:8002"),
+    ("EMS_SYNC_URL", "http://localhost:8003/api/sync"), ("WECHAT_APP_SECRET", ""),
+])
+def test_production_refuses_defaults_and_emulators(name, value):
+    env = dict(GOOD)
+    env.pop(name) if value == "" else env.__setitem__(name, value)
+    with pytest.raises(ConfigError):
+        Settings.from_env(env)
+
+
+def test_unknown_app_env_is_refused():
+    with pytest.raises(ConfigError):
+        Settings.from_env({"APP_ENV": "staging"})
+
+
+def test_database_url_is_parsed():
+    s = Settings.from_env({"DATABASE_URL": "mysql://u%40x:p%3Aw@db.local:3307/wq"})
+    assert s.database == {"host": "db.local", "port": 3307, "user": "u@x", "password": "p:w", "db": "wq"}

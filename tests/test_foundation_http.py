@@ -1,0 +1,114 @@
+"""Health, OpenAPI, error shape and bad input at the HTTP edge."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.openapi import build_document, documented_routes, openapi_path
+
+
+@pytest.mark.gen_test
+async def test_healthz_reports_mysql_and_redis_ok(client):
+    resp = await client().get("/healthz")
+    assert resp.status == 200
+    assert resp.json == {"status": "ok", "checks": {"mysql": "ok", "redis": "ok"}}
+
+
+@pytest.mark.gen_test
+async def test_healthz_answers_503_when_redis_is_down(app, client):
+    import redis.asyncio as aioredis
+    app.redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    resp = await client().get("/healthz")
+    assert resp.status == 503
+    assert resp.json["checks"]["mysql"] == "ok"
+    assert resp.json["checks"]["redis"].startswith("down")
+
+
+@pytest.mark.gen_test
+async def test_openapi_documents_every_json_route(app, client):
+    resp = await client().get("/api/openapi.json")
+    assert resp.status == 200
+    doc = resp.json
+    assert doc["openapi"].startswith("3.1")
+    for pattern, handler in documented_routes(app.routes):
+        path, _ = openapi_path(pattern)
+        assert path in doc["paths"], f"{pattern} missing from the OpenAPI document"
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method in handler.__dict__:
+                assert method in doc["paths"][path], f"{method.upper()} {pattern} not documented"
+                assert doc["paths"][path][method]["x-permission"]
+
+
+def test_openapi_path_converts_groups():
+    assert openapi_path(r"/api/records/(\d+)/actions/([a-z_]+)")[0] == "/api/records/{p1}/actions/{p2}"
+
+
+def test_every_route_method_declares_authorisation(app):
+    for pattern, handler, *_ in app.routes:
+        for method in ("get", "post", "put", "patch", "delete"):
+            fn = handler.__dict__.get(method)
+            if fn is not None and pattern.startswith("/api/"):
+                assert hasattr(fn, "permission"), f"{method.upper()} {pattern} has no @authorize"
+
+
+def test_error_codes_have_chinese_messages():
+    from handlers.errors import ERRORS
+    for code, (status, message) in ERRORS.items():
+        assert re.match(r"^[a-z_0-9]+$", code)
+        assert 400 <= status < 600
+        assert re.search(r"[\u4e00-\u9fff]", message), code
+
+
+def test_openapi_document_builds_without_app(app):
+    assert build_document(app.routes)["paths"]
+
+
+@pytest.mark.gen_test
+async def test_unknown_route_answers_json_404(client):
+    resp = await client().get("/api/no-such-thing")
+    assert resp.status == 404
+    assert resp.error == "not_found" and resp.json["error"]["message"]
+
+
+@pytest.mark.gen_test
+async def test_malformed_json_is_400_bad_json(client):
+    resp = await client().request("POST", "/api/login", body=b"{not json", headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and resp.error == "bad_json"
+
+
+@pytest.mark.gen_test
+async def test_json_array_body_is_400(client):
+    resp = await client().request("POST", "/api/login", body=b"[1,2]")
+    assert resp.status == 400 and resp.error == "bad_json"
+
+
+@pytest.mark.gen_test
+async def test_unknown_field_is_refused(client):
+    resp = await client().post("/api/login", {"username": "a", "password": "b", "admin": True})
+    assert resp.status == 400 and resp.error == "invalid_input"
+    assert any(d["field"] == "admin" for d in resp.json["error"]["details"])
+
+
+@pytest.mark.gen_test
+async def test_wrong_type_is_refused(client):
+    resp = await client().post("/api/login", {"username": 12345, "password": "b"})
+    assert resp.status == 400 and resp.error == "invalid_input"
+
+
+@pytest.mark.gen_test
+async def test_oversize_json_body_is_413(client):
+    resp = await client().post("/api/login", {"username": "x" * 70000, "password": "b"})
+    assert resp.status == 413 and resp.error == "body_too_large"
+
+
+@pytest.mark.gen_test
+async def test_post_without_xsrf_token_is_refused(client):
+    resp = await client().request("POST", "/api/login", json_body={"username": "a", "password": "b"}, xsrf=False)
+    assert resp.status == 403 and resp.error == "xsrf_failed"
+
+
+@pytest.mark.gen_test
+async def test_wrong_method_is_405_json(client):
+    resp = await client().request("DELETE", "/api/me")
+    assert resp.status == 405 and resp.error == "method_not_allowed"
