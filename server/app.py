@@ -21,6 +21,8 @@ HANDLER_MODULES = [
     "handlers.auth",
     "handlers.roster",
     "handlers.settings",
+    "handlers.records",
+    "handlers.employers",
 ]
 log = logging.getLogger("wangqian")
 

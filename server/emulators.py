@@ -1,6 +1,29 @@
-"""Demo mode: start the local emulators of WeChat, Aliyun SMS and EMS beside the service."""
+"""Demo mode: the local emulators of WeChat, Aliyun SMS and EMS, each on the port its configured URL names."""
 from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+import tornado.httpserver
+
+log = logging.getLogger("wangqian")
+
+
+def _port_of(url: str) -> int:
+    return urlparse(url if "//" in url else "//" + url).port
+
+
+def emulator_apps(config) -> list[tuple[str, object, int]]:
+    """(name, tornado application, port) for every emulator."""
+    from server.ems_emulator import make_emulator_app as ems_app
+    return [("EMS", ems_app(), _port_of(config.ems_sync_url))]
 
 
 async def start_emulators(config) -> list:
-    return []
+    servers = []
+    for name, app, port in emulator_apps(config):
+        server = tornado.httpserver.HTTPServer(app)
+        server.listen(port, address="127.0.0.1")
+        servers.append(server)
+        log.info("%s emulator on http://127.0.0.1:%s/", name, port)
+    return servers

@@ -28,6 +28,12 @@ POLICY = {
     "roster.import": _module_write("employment", roles=("school",)),
     "oplog.read": lambda a: a.role in ("ministry", "province", "school"),
     "graduate.self": lambda a: a.role == "graduate" and a.graduate_id is not None,
+    # records: the transition table and signing/rules.py decide each action; these gate the endpoints
+    "records.read": lambda a: a.role in ("ministry", "province", "employer", "graduate") or _module_read("employment")(a),
+    "records.act": lambda a: a.role in ("employer", "graduate", "school", "department"),
+    "school.records.read": _module_read("employment"),
+    "employer.self": lambda a: a.role == "employer" and a.employer_id is not None,
+    "admin.employers": lambda a: a.role == "admin",
 }
 
 

@@ -1,8 +1,14 @@
 """The list of background jobs (named, each with its interval)."""
 from __future__ import annotations
 
+from server.ems_sync import EmsSync
 from server.jobs import Job
+from signing.expiry import expire_invitations
 
 
 def jobs_for(app) -> list[Job]:
-    return []
+    ems = EmsSync(app.db, app.vault, app.config.ems_sync_url)
+    return [
+        Job("expire-invitations", 30, lambda: expire_invitations(app.db)),
+        Job("ems-sync", 2, ems.run_once),
+    ]

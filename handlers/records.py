@@ -1,0 +1,154 @@
+"""Records: my records, one record with its actions, each action, and the school/department lists."""
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import Field
+
+from handlers.base import BaseHandler, api, authorize
+from handlers.models import Body, Query
+from signing import transitions as tt
+from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
+from signing.errors import DomainError
+from signing.personal import id_number_problem, normalize_id_number
+from signing.records_query import list_records, record_detail, records_with_actions
+from signing.records_service import ActionInput, perform, start
+
+Kind = Literal["online", "offline", "paper", "destination"]
+
+
+class ActionBody(Body):
+    version: int | None = Field(default=None, ge=0, description="the record version the caller saw (stale -> 409)")
+    reason: str | None = Field(default=None, max_length=50)
+    explanation: str | None = Field(default=None, max_length=1000)
+    data: dict | None = None
+    changes: dict | None = None
+    upload_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class NewRecordBody(Body):
+    kind: Literal["offline", "paper", "destination"]
+    action: Literal["save", "submit"]
+    data: dict
+    upload_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class RecordListQuery(Query):
+    kind: Kind | None = None
+    initiator: Literal["employer", "graduate"] | None = None
+    state: str | None = Field(default=None, max_length=40)
+    audit_stage: Literal["department", "school"] | None = None
+    department: str | None = Field(default=None, max_length=100)
+    level: Literal["专科", "本科", "硕士", "博士"] | None = None
+    major: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=50)
+    id_number: str | None = Field(default=None, max_length=18)
+    cohort: int | None = Field(default=None, ge=2000, le=2100)
+    page: int = Field(default=1, ge=1, le=100000)
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
+class MyRecordsHandler(BaseHandler):
+    @authorize("graduate.self")
+    @api("My records and invitations (我的签约及毕业去向登记), each with the actions I may take now", tag="graduate")
+    async def get(self):
+        result = await list_records(self.db, self.current_user, {"include_drafts": True}, page_size=200)
+        result["items"] = await records_with_actions(self.db, self.current_user, result["items"])
+        self.write_json(result)
+
+    @authorize("graduate.self")
+    @api("Start an offline signing, a paper registration or a destination registration (save a draft or submit)",
+         body=NewRecordBody, tag="graduate", responses={"409": "active record exists, not allowed for this graduate"})
+    async def post(self):
+        body = self.json_body(NewRecordBody)
+        record_id = await start(self.db, self.current_user, body.kind, body.action, self.current_user.graduate_id,
+                                ActionInput(data=body.data, upload_ids=body.upload_ids))
+        self.write_json({"record": await record_detail(self.db, self.current_user, record_id)}, status=201)
+
+
+class RecordHandler(BaseHandler):
+    @authorize("records.read")
+    @api("One record with its timeline and the actions the caller may take now", tag="records")
+    async def get(self, record_id):
+        self.write_json({"record": await record_detail(self.db, self.current_user, int(record_id))})
+
+
+class RecordActionHandler(BaseHandler):
+    @authorize("records.act")
+    @api("Take an action on a record (the transition table decides; illegal in this state -> 409)",
+         body=ActionBody, tag="records",
+         responses={"403": "not this caller's action", "404": "no such record for this caller",
+                    "409": "illegal in this state, stale version, rule broken"})
+    async def post(self, record_id, action):
+        body = self.json_body(ActionBody)
+        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+            version=body.version, reason=body.reason, explanation=body.explanation, data=body.data,
+            changes=body.changes, upload_ids=body.upload_ids))
+        self.write_json({"record": await record_detail(self.db, self.current_user, int(record_id))})
+
+
+def id_hash_of(handler: BaseHandler, id_number: str | None) -> str | None:
+    if not id_number:
+        return None
+    if id_number_problem(id_number):
+        raise DomainError("invalid_id_number")
+    return handler.vault.blind_index(normalize_id_number(id_number))
+
+
+class SchoolRecordsHandler(BaseHandler):
+    @authorize("school.records.read")
+    @api("Records of my school (department: my department; province: its schools; ministry: all), filtered",
+         query=RecordListQuery, tag="audit")
+    async def get(self):
+        q = self.query_args(RecordListQuery)
+        if q.state and q.state not in tt.STATE_TEXT:
+            raise DomainError("invalid_input", "未知的状态")
+        filters = q.model_dump(exclude={"page", "page_size", "id_number"})
+        self.write_json(await list_records(self.db, self.current_user, filters, q.page, q.page_size,
+                                           id_hash_of(self, q.id_number)))
+
+
+class AuditViewHandler(BaseHandler):
+    @authorize("school.records.read")
+    @api("The audit view: the record, the unit, the timeline, uploads, and the graduate's platform data beside"
+         " the EMS roster data", tag="audit")
+    async def get(self, record_id):
+        self.write_json({"record": await record_detail(self.db, self.current_user, int(record_id), audit_view=True)})
+
+
+class DestinationTypesHandler(BaseHandler):
+    @authorize("records.read")
+    @api("Destination types with their required fields and proofs (graduates see only the types open to them)",
+         tag="records")
+    async def get(self):
+        rows = await self.db.fetchall("SELECT * FROM destination_types ORDER BY sort_order")
+        if self.current_user.role == "graduate":
+            g = await self.db.fetchone("SELECT training_mode FROM graduates WHERE id=%s", (self.current_user.graduate_id,))
+            supplementary = g["training_mode"] in ("21", "41")
+            rows = [r for r in rows if bool(r["supplementary_only"]) == supplementary]
+        for r in rows:
+            r["fields"] = json.loads(r["fields"])
+        self.write_json({"items": rows})
+
+
+class CodesHandler(BaseHandler):
+    @authorize(None)
+    @api("Code lists for the forms: unit natures, industries, job categories, audit and cancellation reasons",
+         tag="records")
+    async def get(self):
+        self.write_json({"unit_natures": UNIT_NATURES, "unit_industries": UNIT_INDUSTRIES,
+                         "job_categories": JOB_CATEGORIES, "audit_reasons": AUDIT_REASONS,
+                         "cancel_reasons": CANCEL_REASONS, "kinds": tt.KINDS, "states": tt.STATE_TEXT,
+                         "actions": tt.ACTION_TEXT})
+
+
+routes = [
+    (r"/api/graduate/records", MyRecordsHandler),
+    (r"/api/records/(\d+)", RecordHandler),
+    (r"/api/records/(\d+)/actions/([a-z_]+)", RecordActionHandler),
+    (r"/api/school/records", SchoolRecordsHandler),
+    (r"/api/school/records/(\d+)/audit", AuditViewHandler),
+    (r"/api/destination-types", DestinationTypesHandler),
+    (r"/api/codes", CodesHandler),
+]

@@ -1,0 +1,140 @@
+"""Reading records: one record with its timeline and the caller's actions, and the filtered lists."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from signing import rules
+from signing import transitions as tt
+from signing.actors import Actor
+from signing.errors import DomainError
+from signing.records_service import RECORD_COLUMNS, decode, load_context
+from signing.sql import in_list
+
+LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_number, r.deadline, r.version,"
+                " r.created_at, r.updated_at, r.department, r.level, r.cohort, r.employer_id,"
+                " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
+                " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.type_code')) AS type_code,"
+                " g.name, g.id_masked, g.major, g.student_number, g.status AS graduate_status")
+
+
+def summarize(row: dict) -> dict:
+    row["kind_text"] = tt.KINDS[row["kind"]]
+    row["status_text"] = tt.status_text(row["state"], row["audit_stage"])
+    return row
+
+
+async def timeline(cur, record_id: int) -> list[dict]:
+    await cur.execute(
+        "SELECT id, action, from_state, to_state, role, actor_name, reason, explanation, changes, created_at"
+        " FROM record_events WHERE record_id=%s ORDER BY id", (record_id,))
+    events = list(await cur.fetchall())
+    for e in events:
+        e["action_text"] = tt.ACTION_TEXT.get(e["action"], e["action"])
+        e["changes"] = json.loads(e["changes"]) if e["changes"] else None
+    return events
+
+
+async def record_detail(db, actor: Actor, record_id: int, now: datetime | None = None, audit_view: bool = False) -> dict:
+    """The record as the actor may see it, with its timeline and the actions the actor may take now."""
+    now = now or datetime.now()
+    async with db.cursor() as cur:
+        await cur.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=%s", (record_id,))
+        record = await cur.fetchone()
+        if record is None:
+            raise DomainError("not_found")
+        record = decode(record)
+        ctx = await load_context(cur, record["graduate_id"], now, actor)
+        if not rules.can_see(actor, record, ctx.settings["province_code"]):
+            raise DomainError("not_found")
+        summarize(record)
+        record["actions"] = rules.available_actions(actor, record, ctx)
+        record["timeline"] = await timeline(cur, record_id)
+        if record["employer_id"]:
+            await cur.execute("SELECT id, name, credit_code, certification FROM employers WHERE id=%s",
+                              (record["employer_id"],))
+            record["employer"] = await cur.fetchone()
+        await cur.execute("SELECT id, kind, width, height, bytes, created_at FROM uploads WHERE record_id=%s ORDER BY id",
+                          (record_id,))
+        record["uploads"] = list(await cur.fetchall())
+        g = ctx.graduate
+        record["graduate"] = {"id": g["id"], "name": g["name"], "id_masked": g["id_masked"], "school_name":
+                              ctx.settings["school_name"], "department": g["department"], "major": g["major"],
+                              "level": g["level"], "status": g["status"]}
+        if audit_view:
+            record["roster"] = {f: g[f] for f in ("name", "gender", "ethnicity", "political_status", "department",
+                                                  "major", "level", "study_length", "student_number",
+                                                  "graduation_month", "training_mode", "origin", "phone_masked",
+                                                  "email")}
+            snapshot = (record["data"] or {}).get("graduate_snapshot") or {}
+            record["roster_differences"] = sorted(f for f, v in snapshot.items() if str(record["roster"].get(f)) != str(v))
+            record["cancellations_used"] = ctx.cancellations_used
+            record["max_cancellations"] = ctx.settings["max_cancellations"]
+    return record
+
+
+def record_scope(actor: Actor) -> tuple[str, list]:
+    """SQL condition on records r (joined to graduates g) limiting them to what the actor may see."""
+    if actor.role == "ministry":
+        return "1=1", []
+    if actor.role == "province":
+        return "r.school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
+    if actor.role in ("school", "department"):
+        if actor.permission() == "none":
+            return "1=0", []
+        cond, args = "r.school_id=%s", [actor.school_id]
+        if actor.role == "department":
+            cond += " AND r.department=%s"
+            args.append(actor.department)
+        elif actor.level_scope != "all":
+            levels = ("专科", "本科") if actor.level_scope == "undergraduate" else ("硕士", "博士")
+            cond += " AND r.level IN (%s,%s)"
+            args.extend(levels)
+        return cond, args
+    if actor.role == "graduate":
+        return "r.graduate_id=%s", [actor.graduate_id]
+    if actor.role == "employer":
+        return "r.kind='online' AND r.employer_id=%s", [actor.employer_id]
+    return "1=0", []
+
+
+async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
+                       id_hash: str | None = None) -> dict:
+    cond, args = record_scope(actor)
+    for column in ("kind", "initiator", "state", "audit_stage", "department", "level", "cohort"):
+        if filters.get(column) not in (None, ""):
+            cond += f" AND r.{column}=%s"
+            args.append(filters[column])
+    if filters.get("states"):
+        in_sql, in_args = in_list(filters["states"])
+        cond += f" AND r.state IN {in_sql}"
+        args.extend(in_args)
+    for column in ("major", "name"):
+        if filters.get(column):
+            cond += f" AND g.{column}=%s"
+            args.append(filters[column])
+    if id_hash:
+        cond += " AND g.id_hash=%s"
+        args.append(id_hash)
+    if not filters.get("include_drafts"):
+        cond += " AND r.state NOT IN ('draft','discarded')" if actor.role not in ("graduate",) else ""
+    total = await db.fetchone(f"SELECT COUNT(*) AS n FROM records r JOIN graduates g ON g.id=r.graduate_id WHERE {cond}",
+                              args)
+    rows = await db.fetchall(
+        f"SELECT {LIST_COLUMNS} FROM records r JOIN graduates g ON g.id=r.graduate_id WHERE {cond}"
+        " ORDER BY r.id DESC LIMIT %s OFFSET %s", [*args, page_size, (page - 1) * page_size])
+    return {"total": total["n"], "page": page, "items": [summarize(r) for r in rows]}
+
+
+async def records_with_actions(db, actor: Actor, rows: list[dict], now: datetime | None = None) -> list[dict]:
+    """Adds each row's available actions (for a graduate's or employer's own short lists)."""
+    now = now or datetime.now()
+    contexts = {}
+    async with db.cursor() as cur:
+        for row in rows:
+            await cur.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=%s", (row["id"],))
+            record = decode(await cur.fetchone())
+            if record["graduate_id"] not in contexts:
+                contexts[record["graduate_id"]] = await load_context(cur, record["graduate_id"], now, actor)
+            row["actions"] = rules.available_actions(actor, record, contexts[record["graduate_id"]])
+    return rows
