@@ -10,6 +10,7 @@ from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
 from handlers.records import id_hash_of
 from server.accounts import check_password_strength, hash_password
+from signing import clock
 from signing.errors import DomainError
 from signing.oplog import record_operation
 from signing.personal import credit_code_problem, is_valid_phone, mask_phone
@@ -161,7 +162,7 @@ class InvitationsHandler(BaseHandler):
             deadline = datetime.strptime(body.deadline.strip(), "%Y-%m-%d %H:%M")
         except ValueError as exc:
             raise DomainError("invalid_input", "应约截止时间格式应为YYYY-MM-DD HH:MM") from exc
-        now = datetime.now()
+        now = clock.now()
         if not now + timedelta(hours=1) <= deadline <= now + timedelta(days=MAX_DEADLINE_DAYS):
             raise DomainError("invalid_deadline", f"应约截止时间须在1小时后、{MAX_DEADLINE_DAYS}天以内")
         g = await find_graduate(self, body.name, body.id_number)

@@ -1,7 +1,6 @@
 """Roster: import (学生名单导入), the graduate list (学生名单管理, 失效信息管理), the graduate's own data."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -9,6 +8,7 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Query
 from server import policy
+from signing import clock
 from signing.eligibility import TRAINING_MODES, cohort_open, may_sign
 from signing.errors import DomainError
 from signing.oplog import record_operation
@@ -84,7 +84,7 @@ async def graduate_detail(db, graduate_id: int) -> dict | None:
         row.pop(secret)
     row["training_mode_name"] = TRAINING_MODES.get(row["training_mode"])
     row["may_sign"] = may_sign(row["training_mode"])
-    row["may_act"] = row["status"] == "valid" and cohort_open(row["cohort"], date.today())
+    row["may_act"] = row["status"] == "valid" and cohort_open(row["cohort"], clock.today())
     return row
 
 

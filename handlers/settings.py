@@ -1,7 +1,6 @@
 """Province and school settings (功能设置, 签约设置) and the operation log."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -9,7 +8,7 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
 from server import policy
-from signing import settings_service
+from signing import clock, settings_service
 from signing.errors import DomainError
 
 
@@ -44,7 +43,7 @@ class ProvinceSettingsHandler(BaseHandler):
 
 
 class CohortQuery(Query):
-    cohort: int = Field(default_factory=lambda: date.today().year, ge=2000, le=2100)
+    cohort: int = Field(default_factory=lambda: clock.today().year, ge=2000, le=2100)
 
 
 class SchoolSettingsBody(Body):

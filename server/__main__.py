@@ -8,6 +8,9 @@ import sys
 
 from server.config import ConfigError, Settings
 
+# `python -m server` runs this file as __main__; feature modules import server.__main__ to register their
+# commands, so both names must be this one module.
+sys.modules.setdefault("server.__main__", sys.modules[__name__])
 COMMANDS = {}
 
 

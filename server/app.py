@@ -23,6 +23,10 @@ HANDLER_MODULES = [
     "handlers.settings",
     "handlers.records",
     "handlers.employers",
+    "wechat.callback",
+    "wechat.oauth",
+    "wechat.binding",
+    "wechat.jssdk",
 ]
 log = logging.getLogger("wangqian")
 

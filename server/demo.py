@@ -8,6 +8,7 @@ from server.accounts import hash_password
 from server.app import Application
 from server.config import Settings
 from server.sample_data import make_credit_code, make_phone, roster_csv, roster_row
+from signing import clock
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 from signing.settings_service import add_agreement_handlers, update_province, update_school_settings
@@ -20,7 +21,7 @@ DEPARTMENTS = ("计算机学院", "经济管理学院", "外国语学院")
 
 def demo_cohort(today: date | None = None) -> int:
     """Signing for cohort N runs from the autumn of N-1; before September the cohort is this year's."""
-    today = today or date.today()
+    today = today or clock.today()
     return today.year + 1 if today.month >= 9 else today.year
 
 

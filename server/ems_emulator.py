@@ -16,7 +16,7 @@ class EmsState:
         self.last_sequence: dict[str, int] = {}
         self.out_of_order: list[dict] = []
         self.duplicates = 0
-        self.fail_mode: str | None = None       # http500 | timeout | down
+        self.fail_mode: str | None = None       # http500 | timeout | down | ack_lost
         self.fail_times = 0
 
 
@@ -32,7 +32,7 @@ class _Base(tornado.web.RequestHandler):
 class SyncHandler(_Base):
     async def post(self):
         s = self.state
-        if s.fail_mode and (s.fail_mode == "down" or s.fail_times > 0):
+        if s.fail_mode and s.fail_mode != "ack_lost" and (s.fail_mode == "down" or s.fail_times > 0):
             s.fail_times -= 1
             if s.fail_mode == "timeout":
                 await asyncio.sleep(8)
@@ -54,6 +54,10 @@ class SyncHandler(_Base):
         s.keys.add(key)
         s.applied.append(body)
         s.current[id_number] = {"status": status, "destination": body["destination"]}
+        if s.fail_mode == "ack_lost" and s.fail_times > 0:
+            s.fail_times -= 1  # applied, but the answer never reaches the caller
+            self.set_status(502)
+            return self.finish({"ok": False, "error": "gateway"})
         self.finish({"ok": True, "duplicate": False})
 
 

@@ -16,7 +16,14 @@ def _port_of(url: str) -> int:
 def emulator_apps(config) -> list[tuple[str, object, int]]:
     """(name, tornado application, port) for every emulator."""
     from server.ems_emulator import make_emulator_app as ems_app
-    return [("EMS", ems_app(), _port_of(config.ems_sync_url))]
+    from sms.emulator import make_emulator_app as sms_app
+    from wechat.emulator import make_emulator_app as wechat_app
+    return [
+        ("WeChat", wechat_app({config.wechat_app_id: config.wechat_app_secret}), _port_of(config.wechat_api_base)),
+        ("Aliyun SMS", sms_app({config.aliyun_access_key_id: config.aliyun_access_key_secret},
+                               site=config.public_base_url), _port_of(config.aliyun_sms_endpoint)),
+        ("EMS", ems_app(), _port_of(config.ems_sync_url)),
+    ]
 
 
 async def start_emulators(config) -> list:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("ministry", "province", "school", "department", "employer", "graduate")
+ROLES = ("ministry", "province", "school", "department", "employer", "graduate", "admin")
 MODULES = ("employment", "archive", "hukou")
 ROLE_NAMES = {"ministry": "部级用户", "province": "省级用户", "school": "学校用户",
-              "department": "院系用户", "employer": "用人单位", "graduate": "毕业生", "system": "系统"}
+              "department": "院系用户", "employer": "用人单位", "graduate": "毕业生", "admin": "平台管理员",
+              "system": "系统", "employer_link": "用人单位（短信链接）"}
 
 
 @dataclass(frozen=True)

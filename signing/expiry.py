@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from signing import clock
 from signing.actors import SYSTEM
 from signing.errors import DomainError
 from signing.records_service import ActionInput, perform
 
 
 async def expire_invitations(db, now: datetime | None = None, limit: int = 500) -> int:
-    now = now or datetime.now()
+    now = now or clock.now()
     rows = await db.fetchall(
         "SELECT r.id FROM records r JOIN graduates g ON g.id=r.graduate_id"
         " WHERE r.state='invited' AND r.deadline<=%s AND g.status='valid' ORDER BY r.deadline LIMIT %s", (now, limit))

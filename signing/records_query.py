@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from signing import rules
+from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
@@ -37,7 +37,7 @@ async def timeline(cur, record_id: int) -> list[dict]:
 
 async def record_detail(db, actor: Actor, record_id: int, now: datetime | None = None, audit_view: bool = False) -> dict:
     """The record as the actor may see it, with its timeline and the actions the actor may take now."""
-    now = now or datetime.now()
+    now = now or clock.now()
     async with db.cursor() as cur:
         await cur.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE id=%s", (record_id,))
         record = await cur.fetchone()
@@ -128,7 +128,7 @@ async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size
 
 async def records_with_actions(db, actor: Actor, rows: list[dict], now: datetime | None = None) -> list[dict]:
     """Adds each row's available actions (for a graduate's or employer's own short lists)."""
-    now = now or datetime.now()
+    now = now or clock.now()
     contexts = {}
     async with db.cursor() as cur:
         for row in rows:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pymysql
 
-from signing import rules
+from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
@@ -45,7 +45,7 @@ class ActionInput:
 
 async def perform(db, actor: Actor, record_id: int, action: str, inp: ActionInput, now: datetime | None = None) -> int:
     """An action on an existing record. Returns the record id."""
-    return await _with_retry(db, lambda cur: _apply(cur, actor, action, inp, now or datetime.now(), record_id=record_id))
+    return await _with_retry(db, lambda cur: _apply(cur, actor, action, inp, now or clock.now(), record_id=record_id))
 
 
 async def start(db, actor: Actor, kind: str, action: str, graduate_id: int, inp: ActionInput,
@@ -53,7 +53,7 @@ async def start(db, actor: Actor, kind: str, action: str, graduate_id: int, inp:
     """A new record (draft, submission or invitation). Returns its id."""
     if kind not in tt.KINDS or action not in ENTRY_ACTIONS:
         raise DomainError("unknown_action")
-    return await _with_retry(db, lambda cur: _apply(cur, actor, action, inp, now or datetime.now(),
+    return await _with_retry(db, lambda cur: _apply(cur, actor, action, inp, now or clock.now(),
                                                     kind=kind, graduate_id=graduate_id))
 
 

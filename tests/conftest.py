@@ -59,7 +59,8 @@ def client(http_client, base_url):
 def sql(config):
     """A plain PyMySQL connection for given/then checks straight in the database."""
     conn = pymysql.connect(**{k: v for k, v in config.database.items() if k != "db"}, database=config.database["db"],
-                           autocommit=True, cursorclass=pymysql.cursors.DictCursor, charset="utf8mb4")
+                           autocommit=True, cursorclass=pymysql.cursors.DictCursor, charset="utf8mb4",
+                           init_command="SET time_zone='+08:00'")
 
     def run(query, args=None):
         with conn.cursor() as cur:

@@ -1,9 +1,10 @@
 """Helpers for workflow tests: a school with its people logged in, and short verbs for actions."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from server.sample_data import make_credit_code
+from signing import clock
 
 UNIT = {
     "unit_name": "北京示范科技有限公司", "credit_code": make_credit_code(77), "unit_nature": "39",
@@ -15,7 +16,7 @@ DESTINATION = {"type_code": "80", "fields": {"school_name": "北京大学", "maj
 
 
 def deadline(days: int = 7) -> str:
-    return (datetime.now() + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")
+    return (clock.now() + timedelta(days=days)).strftime("%Y-%m-%d %H:%M")
 
 
 class Flow:

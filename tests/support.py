@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from datetime import date
 
 from tornado.httpclient import HTTPRequest
 
 from server.accounts import hash_password
 from server.sample_data import make_credit_code, make_phone, roster_csv, roster_row
+from signing import clock
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 from signing.settings_service import add_agreement_handlers, update_province, update_school_settings
@@ -19,10 +19,11 @@ PASSWORD = "test2026pass"
 _seq = itertools.count(1000)
 _province_codes = itertools.count(20)
 _password_hash = None
+_shared_provinces: dict[str, str] = {}  # agreement type -> a province every school of this run may share
 
 
 def current_cohort() -> int:
-    return date.today().year
+    return clock.today().year
 
 
 class Response:
@@ -111,6 +112,7 @@ class World:
         return _password_hash
 
     async def province(self, agreement_type="three_party", employment=True) -> str:
+        """A fresh province (codes 20-99: tests that need their own province are few)."""
         code = f"{next(_province_codes):02d}"
         async with self.db.transaction() as cur:
             await cur.execute("INSERT INTO provinces (code, name) VALUES (%s,%s)", (code, f"测试省{code}"))
@@ -120,7 +122,10 @@ class World:
 
     async def school(self, province: str | None = None, online_signing=True, cohort: int | None = None,
                      agreement_type="three_party") -> dict:
-        province = province or await self.province(agreement_type=agreement_type)
+        if province is None:
+            if agreement_type not in _shared_provinces:
+                _shared_provinces[agreement_type] = await self.province(agreement_type=agreement_type)
+            province = _shared_provinces[agreement_type]
         seq = next(_seq)
         code = f"9{seq:05d}"
         async with self.db.transaction() as cur:
