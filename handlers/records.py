@@ -12,7 +12,7 @@ from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
 from signing.personal import id_number_problem, normalize_id_number
-from signing.records_query import list_records, record_detail, records_with_actions
+from signing.records_query import list_records, own_records, record_detail
 from signing.records_service import ActionInput, perform, start
 
 Kind = Literal["online", "offline", "paper", "destination"]
@@ -53,9 +53,8 @@ class MyRecordsHandler(BaseHandler):
     @authorize("graduate.self")
     @api("My records and invitations (我的签约及毕业去向登记), each with the actions I may take now", tag="graduate")
     async def get(self):
-        result = await list_records(self.db, self.current_user, {"include_drafts": True}, page_size=200)
-        result["items"] = await records_with_actions(self.db, self.current_user, result["items"])
-        self.write_json(result)
+        items = await own_records(self.db, self.current_user)
+        self.write_json({"total": len(items), "items": items})
 
     @authorize("graduate.self")
     @api("Start an offline signing, a paper registration or a destination registration (save a draft or submit)",

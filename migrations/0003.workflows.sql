@@ -81,4 +81,5 @@ CREATE TABLE uploads (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 ALTER TABLE records ADD COLUMN audit_stage ENUM('department','school') NULL AFTER state,
-  ADD COLUMN audit_touched TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'an auditor acted since the last submission (no withdrawal then)' AFTER audit_stage;
+  ADD COLUMN audit_touched TINYINT(1) NOT NULL DEFAULT 0 COMMENT 'an auditor acted since the last submission (no withdrawal then)' AFTER audit_stage,
+  ADD KEY ix_record_school_state (school_id, state, id);

@@ -65,6 +65,17 @@ ensure_redis() {
   wait_port 127.0.0.1 "$port"
 }
 
+ensure_fonts() {
+  # The agreement PDF (documents/fonts.py) needs TrueType CJK fonts: a Song face for the body, a Hei face
+  # for headings, and Hanazono for rare characters in names (CJK Extensions A to F).
+  local missing=()
+  for pkg in fonts-arphic-uming fonts-wqy-zenhei fonts-hanazono; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 ensure_venv
+ensure_fonts
 ensure_mariadb
 ensure_redis

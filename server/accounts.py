@@ -69,20 +69,17 @@ async def authenticate(db, redis, vault, identifier: str, password: str) -> dict
 
 
 async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:
-    user = await db.fetchone("SELECT * FROM users WHERE id=%s", (user_id,))
+    user = await db.fetchone("SELECT u.*, s.province_code AS school_province FROM users u"
+                             " LEFT JOIN schools s ON s.id=u.school_id WHERE u.id=%s", (user_id,))
     if user is None or not user["is_active"] or user["session_version"] != session_version:
         return None
     permissions = {}
     if user["role"] in ("school", "department"):
         rows = await db.fetchall("SELECT module, level FROM user_permissions WHERE user_id=%s", (user_id,))
         permissions = {r["module"]: r["level"] for r in rows}
-    school_province = None
-    if user["school_id"] is not None:
-        row = await db.fetchone("SELECT province_code FROM schools WHERE id=%s", (user["school_id"],))
-        school_province = row["province_code"]
     return Actor(
         user_id=user["id"], role=user["role"], name=user["display_name"],
-        province_code=user["province_code"] or school_province, school_id=user["school_id"],
+        province_code=user["province_code"] or user["school_province"], school_id=user["school_id"],
         department=user["department"], employer_id=user["employer_id"], graduate_id=user["graduate_id"],
         permissions=permissions, level_scope=user["level_scope"], ip=ip,
     )

@@ -78,6 +78,7 @@ async def _load(app: Application) -> list[str]:
         ("school_viewer", "school", "北京示范大学（只读）", {"school_id": school_id},
          {"employment": "read_only", "archive": "none", "hukou": "none"}),
         ("employer_demo", "employer", "北京示范科技有限公司", {"employer_id": employer_id}, {}),
+        ("platform_admin", "admin", "平台管理员（单位认证）", {}, {}),
     ]
     for i, dept in enumerate(DEPARTMENTS, start=1):
         accounts.append((f"dept{i}", "department", f"{dept}（院系）", {"school_id": school_id, "department": dept}, rw))
@@ -97,15 +98,15 @@ async def _load(app: Application) -> list[str]:
             graduate_logins.append(f"  grad{index:<3} {g['name']:<4} {g['level']} 培养方式{g['training_mode']:<3}"
                                    f" {g['department']} (or log in with phone {phone})")
 
-    admin = await db.fetchone("SELECT * FROM users WHERE username='school_admin'")
-    from server.accounts import load_actor
-    actor = await load_actor(db, admin["id"], admin["session_version"])
+    actor = await _actor(db, "school_admin")
     settings = await db.fetchone("SELECT * FROM school_settings WHERE school_id=%s AND cohort=%s", (school_id, cohort))
     if not settings or not settings["online_signing"]:
         await update_school_settings(db, actor, school_id, cohort, {"online_signing": True, "max_cancellations": 3})
     if not settings or settings["handler_mode"] is None:
         await add_agreement_handlers(db, actor, school_id, cohort, "unified", {"all": {
             "name": "张老师", "phone": "010-62751234", "address": "北京市海淀区示范路1号就业指导中心", "postcode": "100871"}})
+
+    await _demo_records(db, graduates)
 
     base = app.config.public_base_url.rstrip("/")
     return [
@@ -123,6 +124,33 @@ async def _load(app: Application) -> list[str]:
         f"  {base}/api/openapi.json",
         f"  {base}/                     (pages)",
     ]
+
+
+async def _actor(db, username: str):
+    from server.accounts import load_actor
+    user = await db.fetchone("SELECT id, session_version FROM users WHERE username=%s", (username,))
+    return await load_actor(db, user["id"], user["session_version"])
+
+
+async def _demo_records(db, graduates: list[dict]) -> None:
+    """A few records in flow so every role has something to look at (only on the first run)."""
+    from datetime import timedelta
+
+    from signing.records_service import ActionInput, start
+    if await db.fetchone("SELECT 1 FROM records WHERE graduate_id=%s", (graduates[0]["id"],)):
+        return
+    unit = {"unit_name": "北京示范科技有限公司", "credit_code": make_credit_code(1), "unit_nature": "39",
+            "unit_industry": "I", "unit_location": "北京市海淀区", "unit_address": "北京市海淀区中关村大街1号",
+            "job_category": "13", "position_title": "软件工程师", "work_location": "北京市", "contact_name": "王经理",
+            "contact_mobile": "13800138000", "takes_hukou_archive": True, "supplementary_terms": "试用期三个月。"}
+    deadline = clock.now().replace(second=0, microsecond=0) + timedelta(days=7)
+    await start(db, await _actor(db, "employer_demo"), "online", "invite", graduates[0]["id"],
+                ActionInput(data=unit, deadline=deadline))
+    await start(db, await _actor(db, "grad2"), "offline", "submit", graduates[1]["id"], ActionInput(data=unit))
+    await start(db, await _actor(db, "grad6"), "destination", "save", graduates[5]["id"], ActionInput(
+        data={"type_code": "90", "fields": {"unit_name": "北京市某定向单位", "location": "北京市"}}))
+    await start(db, await _actor(db, "grad5"), "destination", "submit", graduates[4]["id"], ActionInput(
+        data={"type_code": "71", "fields": {"plan": "报考北京示范大学硕士研究生"}}))
 
 
 async def _ensure_user(db, username, role, name, password_hash, extra: dict, permissions: dict) -> None:

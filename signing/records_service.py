@@ -210,7 +210,33 @@ async def _new_data(cur, t: tt.Transition, record: dict, inp: ActionInput, gradu
             data["graduate_snapshot"] = snapshot
     if t.next_state.startswith("@") or t.action == "invite" or "changes" in t.needs:
         await _require_complete(cur, record["kind"], data, graduate)
+        if t.next_state.startswith("@") and t.state in (tt.NEW, "draft") or t.action == "submit":
+            await _require_proofs(cur, record, data, inp.upload_ids)
     return data, changes
+
+
+async def _require_proofs(cur, record: dict, data: dict, upload_ids: list[int]) -> None:
+    """A paper registration needs the stamped agreement's image; a destination the proofs its type requires."""
+    if record["kind"] == "paper":
+        needed = "paper-agreement"
+    elif record["kind"] == "destination":
+        await cur.execute("SELECT proof_required FROM destination_types WHERE code=%s", (data.get("type_code"),))
+        if not (await cur.fetchone() or {}).get("proof_required"):
+            return
+        needed = "destination-proof"
+    else:
+        return
+    if upload_ids:
+        in_sql, args = in_list(upload_ids)
+        await cur.execute(f"SELECT COUNT(*) AS n FROM uploads WHERE id IN {in_sql} AND kind=%s", [*args, needed])
+        if (await cur.fetchone())["n"]:
+            return
+    if record["id"] is not None:
+        await cur.execute("SELECT COUNT(*) AS n FROM uploads WHERE record_id=%s AND kind=%s", (record["id"], needed))
+        if (await cur.fetchone())["n"]:
+            return
+    raise DomainError("upload_required", "请上传盖章的纸质就业协议书图像" if needed == "paper-agreement"
+                      else "请上传该去向类型要求的证明材料")
 
 
 async def _require_complete(cur, kind: str, data: dict, graduate: dict) -> None:

@@ -83,7 +83,7 @@ async def test_school_list_filters(world, client, sql):
     f = await Flow(world, client, sql).setup(graduates=3)
     g2 = await f.login(f.graduates[1]["username"])
     await f.new("offline")
-    await f.new("destination", client=g2)
+    await f.new("destination", client=g2, uploads=[f.upload("destination-proof", f.graduates[1])])
     base = "/api/school/records"
     assert (await f.S.get(base)).json["total"] == 2
     assert [r["kind"] for r in (await f.S.get(base + "?kind=destination")).json["items"]] == ["destination"]
@@ -115,7 +115,7 @@ async def test_one_active_record_under_twenty_concurrent_accepts(world, client, 
 @pytest.mark.gen_test
 async def test_active_record_blocks_other_submissions_but_not_invitations(world, client, sql):
     f = await Flow(world, client, sql).setup()
-    await f.new("destination")
+    await f.new("destination", uploads=[f.upload("destination-proof")])
     second = await f.new("offline")
     assert second.status == 409 and second.error == "active_record_exists"
     draft = await f.new("paper", "save")
@@ -162,7 +162,10 @@ async def test_training_modes_21_and_41_only_file_the_supplementary_destination(
     assert invite.status == 409 and invite.error == "training_mode_cannot_sign"
     wrong = await f.new("destination", data=DESTINATION)
     assert wrong.status == 409 and wrong.error == "destination_type_not_allowed"
-    ok = await f.new("destination", data={"type_code": "90", "fields": {"unit_name": "定向单位", "location": "北京"}})
+    supplementary = {"type_code": "90", "fields": {"unit_name": "定向单位", "location": "北京"}}
+    no_proof = await f.new("destination", data=supplementary)
+    assert no_proof.status == 400 and no_proof.error == "upload_required"
+    ok = await f.new("destination", data=supplementary, uploads=[f.upload("destination-proof")])
     assert ok.status == 201
 
 
@@ -262,6 +265,8 @@ async def test_unknown_record_and_upload_are_404(world, client, sql):
     foreign_upload = f.upload(graduate=f.graduates[1])
     resp = await f.new("paper", uploads=[foreign_upload])
     assert resp.status == 404 and resp.error == "upload_not_found"
+    no_image = await f.new("paper")
+    assert no_image.status == 400 and no_image.error == "upload_required"
     assert sql("SELECT COUNT(*) n FROM records WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
 
 
@@ -316,7 +321,7 @@ async def test_bad_credit_code_at_registration(client):
 @pytest.mark.gen_test
 async def test_department_then_school_department_return_acts_at_once(world, client, sql):
     f = await Flow(world, client, sql).setup(audit_mode="department_then_school")
-    rid = (await f.new("destination")).json["record"]["id"]
+    rid = (await f.new("destination", uploads=[f.upload("destination-proof")])).json["record"]["id"]
     resp = await f.act(f.D, rid, "return", **REJECT)
     assert resp.status == 200 and resp.json["record"]["state"] == "destination_returned"
     note = f.outbox(rid, "notify")[-1]

@@ -1,0 +1,153 @@
+"""The agreement PDF (documents/pdf.py): both templates, rare characters, long terms, the QR code."""
+from __future__ import annotations
+
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from documents import fonts
+from documents.pdf import MARGIN, PAGE_WIDTH, QR_SIZE, render_agreement_pdf
+
+RARE_NAME = "李䶮𠮷𡒄"  # Extension A (䶮), Extension B (𠮷, and 𡒄 which only HanaMinB has)
+RARE_UNIT = "北京堃喆燚犇淼玥珺科技有限公司"
+VERIFY_URL = "https://wangqian.example.edu.cn/verify/2026110105000123?c=9f8e7d"
+
+
+def agreement(kind: str = "three_party", **changes) -> dict:
+    base = {
+        "agreement_type": kind,
+        "agreement_number": "2026110105000123",
+        "graduate": {"name": "张三", "gender": "男", "id_number_masked": "1101**********002X",
+                     "school_name": "北京示范大学", "department": "计算机学院", "major": "计算机科学与技术",
+                     "level": "本科", "student_number": "2022010101", "phone": "139****5678"},
+        "unit": {"name": "北京示范科技有限公司", "credit_code": "91350100M000100Y43", "nature": "其他企业",
+                 "industry": "信息传输、软件和信息技术服务业", "address": "北京市海淀区中关村大街1号",
+                 "contact": "王经理", "contact_phone": "010-12345678", "location": "北京市海淀区"},
+        "position": {"title": "软件工程师", "job_category": "计算机与应用工程技术人员", "salary": "12000元/月",
+                     "start_date": date(2026, 7, 1), "work_location": "北京市"},
+        "supplementary_terms": "试用期三个月。",
+        "takes_hukou": True,
+        "takes_archive": False,
+        "handler": {"name": "赵老师", "phone": "010-88886666", "address": "北京市海淀区学院路1号", "postcode": "100083"},
+        "school": {"name": "北京示范大学", "address": "北京市海淀区学院路1号", "postcode": "100083",
+                   "phone": "010-88886666"},
+        "verify_url": VERIFY_URL,
+        "issued_at": date(2026, 5, 20),
+    }
+    base.update(changes)
+    return base
+
+
+def read(pdf: bytes) -> tuple[PdfReader, str]:
+    reader = PdfReader(io.BytesIO(pdf))
+    return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def embedded_fonts(reader: PdfReader) -> set[str]:
+    names = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/FontDescriptor" in font and "/FontFile2" in font["/FontDescriptor"]:
+                names.add(font["/BaseFont"].split("+", 1)[-1])
+    return names
+
+
+def test_render_three_party_agreement_has_number_parties_and_audit():
+    pdf = render_agreement_pdf(agreement("three_party"))
+    assert pdf.startswith(b"%PDF")
+    _, text = read(pdf)
+    for expected in ("普通高等学校毕业生就业协议书", "（三方协议）", "2026110105000123", "2026年5月20日",
+                     "甲方（用人单位）", "乙方（毕业生）", "丙方（学校）", "丙方审核", "北京示范科技有限公司",
+                     "91350100M000100Y43", "张三", "1101**********002X", "北京示范大学", "软件工程师",
+                     "12000元/月", "2026年7月1日", "接收乙方户口", "不接收乙方档案", "赵老师", "试用期三个月。"):
+        assert expected in text, expected
+    assert "鉴证" not in text
+
+
+def test_render_two_party_agreement_is_verified_by_the_school():
+    _, text = read(render_agreement_pdf(agreement("two_party")))
+    for expected in ("（两方协议）", "2026110105000123", "甲方（用人单位）", "乙方（毕业生）", "鉴证方（学校）",
+                     "学校鉴证", "张三", "北京示范科技有限公司", "赵老师"):
+        assert expected in text, expected
+    assert "丙方" not in text
+
+
+def test_rare_characters_are_drawn_with_a_font_that_has_them():
+    for char in RARE_NAME + RARE_UNIT:
+        name = fonts.font_for(char)
+        font = next(f for f in (fonts.BODY, *fonts.FALLBACKS) if f.name == name)
+        assert fonts.has_glyph(fonts.load(font), char), char
+    assert fonts.font_for("𡒄") == "HanaMinB"  # only the Extension B font has it
+
+    graduate = dict(agreement()["graduate"], name=RARE_NAME)
+    unit = dict(agreement()["unit"], name=RARE_UNIT)
+    reader, text = read(render_agreement_pdf(agreement(graduate=graduate, unit=unit)))
+    assert RARE_NAME in text and RARE_UNIT in text  # also copy/search right (ToUnicode beyond U+FFFF)
+    embedded = embedded_fonts(reader)
+    assert {"HanaMinA", "HanaMinB"} <= embedded and any(name.startswith("UMingCN") for name in embedded)
+
+
+def test_untrusted_text_is_printed_literally_not_as_markup():
+    terms = "<b>不是标签</b> & <font name='x'>符号</font>\n第二行"
+    _, text = read(render_agreement_pdf(agreement(supplementary_terms=terms)))
+    assert "<b>不是标签</b> & <font name='x'>符号</font>" in text and "第二行" in text
+
+
+def test_long_supplementary_terms_wrap_within_the_page():
+    sentence = "甲方为乙方提供住房补贴每月一千元，缴纳五险一金，工作满三年后可申请调岗。"
+    terms = (sentence * 30)[:900] + "详见" + "https://hr.example.com/" + "a" * 75
+    assert len(terms) == 1000
+    reader, text = read(render_agreement_pdf(agreement("two_party", supplementary_terms=terms)))
+    assert len(reader.pages) >= 2
+    assert terms in re.sub(r"\s+", "", text)  # every character, in order, across lines (and pages)
+    width = PAGE_WIDTH - 2 * MARGIN
+    lines = [line.strip() for line in text.splitlines() if line.strip() and set(line.strip()) <= set(terms)]
+    assert len(lines) >= 1000 * 10.5 // width  # wrapped, not one long line
+    for line in lines:
+        assert stringWidth(line, fonts.BODY.name, 10.5) <= width + 1, line
+
+
+def test_supplementary_terms_over_1000_characters_are_refused():
+    with pytest.raises(ValueError):
+        render_agreement_pdf(agreement(supplementary_terms="字" * 1001))
+    with pytest.raises(ValueError):
+        render_agreement_pdf(agreement(agreement_type="four_party"))
+
+
+def test_qr_code_encodes_the_verify_url():
+    reader, text = read(render_agreement_pdf(agreement()))
+    assert VERIFY_URL in text.replace("\n", "")
+    expected = QrCodeWidget(VERIFY_URL, barLevel="M").qr
+    expected.make()
+    count = expected.getModuleCount()
+    box = QR_SIZE / (count + 2 * 2)  # barBorder=2 modules each side
+    drawn = set()
+    for page in reader.pages:
+        for args, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"re" and abs(float(args[3]) - box) < 1e-3:
+                x, y, w = (float(a) for a in args[:3])
+                row, col = round((QR_SIZE - y) / box) - 3, round(x / box) - 2
+                drawn |= {(row, col + i) for i in range(round(w / box))}
+    dark = {(r, c) for r in range(count) for c in range(count) if expected.modules[r][c]}
+    assert drawn == dark
+
+
+def test_render_with_only_the_required_keys():
+    _, text = read(render_agreement_pdf({"agreement_type": "two_party", "agreement_number": "X-1"}))
+    assert "X-1" in text and "补充条款" in text
+
+
+def test_render_is_thread_safe():
+    numbers = [f"20261101050{i:05d}" for i in range(6)]
+    with ThreadPoolExecutor(3) as pool:
+        pdfs = list(pool.map(lambda n: render_agreement_pdf(agreement(agreement_number=n)), numbers))
+    for number, pdf in zip(numbers, pdfs, strict=True):
+        assert number in read(pdf)[1]
