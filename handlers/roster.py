@@ -11,9 +11,8 @@ from server import policy
 from signing import clock
 from signing.eligibility import TRAINING_MODES, cohort_open, may_sign
 from signing.errors import DomainError
-from signing.oplog import record_operation
 from signing.personal import id_number_problem, normalize_id_number
-from signing.roster_service import import_roster
+from signing.roster_service import confirm_roster_data, import_roster
 
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
 LIST_COLUMNS = ("g.id, g.cohort, g.name, g.gender, g.id_masked, g.phone_masked, g.department, g.major, g.level,"
@@ -113,17 +112,7 @@ class ConfirmProfileHandler(BaseHandler):
          tag="graduate", responses={"409": "already confirmed or invalid"})
     async def post(self):
         actor = self.current_user
-        async with self.db.transaction() as cur:
-            await cur.execute("SELECT status, confirmed_at, school_id FROM graduates WHERE id=%s FOR UPDATE",
-                              (actor.graduate_id,))
-            g = await cur.fetchone()
-            if g["status"] != "valid":
-                raise DomainError("graduate_invalid")
-            if g["confirmed_at"] is not None:
-                raise DomainError("already_confirmed")
-            await cur.execute("UPDATE graduates SET confirmed_at=NOW() WHERE id=%s", (actor.graduate_id,))
-            await record_operation(cur, actor, "graduate.confirm", "graduate", actor.graduate_id, "确认生源信息",
-                                   school_id=g["school_id"])
+        await confirm_roster_data(self.db, actor)
         self.write_json({"graduate": await graduate_detail(self.db, actor.graduate_id)})
 
 

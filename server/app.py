@@ -27,6 +27,7 @@ HANDLER_MODULES = [
     "wechat.oauth",
     "wechat.binding",
     "wechat.jssdk",
+    "handlers.pages",
 ]
 log = logging.getLogger("wangqian")
 

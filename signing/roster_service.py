@@ -99,3 +99,20 @@ def _row_values(school_id: int, id_hash: str, r: RosterRow, vault) -> tuple:
         r.training_mode, r.student_number, vault.encrypt(r.phone) if r.phone else None,
         mask_phone(r.phone) if r.phone else None, r.email,
     )
+
+
+async def confirm_roster_data(db, actor: Actor, repeat_is_error: bool = True) -> None:
+    """The graduate confirms their roster data (信息确认无误); wrong data is corrected by the school in EMS."""
+    async with db.transaction() as cur:
+        await cur.execute("SELECT status, confirmed_at, school_id FROM graduates WHERE id=%s FOR UPDATE",
+                          (actor.graduate_id,))
+        g = await cur.fetchone()
+        if g["status"] != "valid":
+            raise DomainError("graduate_invalid")
+        if g["confirmed_at"] is not None:
+            if repeat_is_error:
+                raise DomainError("already_confirmed")
+            return
+        await cur.execute("UPDATE graduates SET confirmed_at=NOW() WHERE id=%s", (actor.graduate_id,))
+        await record_operation(cur, actor, "graduate.confirm", "graduate", actor.graduate_id, "确认生源信息",
+                               school_id=g["school_id"])

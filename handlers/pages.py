@@ -1,0 +1,167 @@
+"""The graduate's H5 pages inside WeChat: my records, one record with its timeline and action buttons,
+the forms to apply, register or edit, and my roster data. Every action goes through the same service as
+the JSON API; the buttons shown are the actions the transition table allows now."""
+from __future__ import annotations
+
+import json
+
+from signing import transitions as tt
+from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
+from signing.errors import DomainError
+from signing.records_query import own_records, record_detail
+from signing.records_service import ActionInput, perform, start
+from signing.roster_service import confirm_roster_data
+from wechat.pages import HOME_LINKS, WeChatPage, graduate_page
+
+UNIT_FIELDS = [
+    ("unit_name", "单位名称", "text"), ("credit_code", "统一社会信用代码", "text"),
+    ("unit_nature", "单位性质", UNIT_NATURES), ("unit_industry", "单位行业", UNIT_INDUSTRIES),
+    ("unit_location", "单位所在地（省市区）", "text"), ("unit_address", "通讯地址", "text"),
+    ("job_category", "职位类别", JOB_CATEGORIES), ("position_title", "职位名称", "text"),
+    ("work_location", "工作地点", "text"), ("contact_name", "单位联系人", "text"),
+    ("contact_phone", "联系人电话（选填）", "text"), ("contact_mobile", "联系人手机", "text"),
+    ("contact_email", "联系人邮箱（选填）", "text"),
+]
+NEW_KINDS = {"offline": "未签就业协议，申请签约", "paper": "已签就业协议，登记信息", "destination": "无需就业协议，登记其他去向"}
+UPLOAD_KIND = {"paper": "paper-agreement", "destination": "destination-proof"}
+HOME_LINKS += [("/wx/records", "我的签约及毕业去向登记"), ("/wx/profile", "我的信息")]
+
+
+def form_data(page: WeChatPage, kind: str) -> dict:
+    """The record data from the posted form (the service validates it)."""
+    arg = page.get_body_argument
+    if kind == "destination":
+        fields = {k[6:]: v.strip() for k, vs in page.request.body_arguments.items() if k.startswith("field_")
+                  for v in [vs[0].decode("utf-8", "replace")] if v.strip()}
+        return {"type_code": arg("type_code", ""), "fields": fields}
+    data = {name: arg(name, "").strip() for name, _, _ in UNIT_FIELDS}
+    data = {k: v for k, v in data.items() if v}
+    if arg("takes_hukou_archive", ""):
+        data["takes_hukou_archive"] = arg("takes_hukou_archive") == "yes"
+    if arg("supplementary_terms", "").strip():
+        data["supplementary_terms"] = arg("supplementary_terms").strip()
+    return data
+
+
+def upload_ids(page: WeChatPage) -> list[int]:
+    raw = page.get_body_argument("upload_ids", "")
+    try:
+        return [int(x) for x in raw.split(",") if x.strip()][:20]
+    except ValueError as exc:
+        raise DomainError("upload_not_found") from exc
+
+
+async def destination_types(page: WeChatPage) -> list[dict]:
+    g = await page.db.fetchone("SELECT training_mode FROM graduates WHERE id=%s", (page.current_user.graduate_id,))
+    supplementary = g["training_mode"] in ("21", "41")
+    rows = await page.db.fetchall("SELECT * FROM destination_types WHERE supplementary_only=%s ORDER BY sort_order",
+                                  (int(supplementary),))
+    for r in rows:
+        r["fields"] = json.loads(r["fields"])
+    return rows
+
+
+class RecordsPage(WeChatPage):
+    @graduate_page
+    async def get(self):
+        g = await self.db.fetchone("SELECT confirmed_at, training_mode FROM graduates WHERE id=%s",
+                                   (self.current_user.graduate_id,))
+        if g["confirmed_at"] is None:
+            self.redirect("/wx/profile?first=1")
+            return
+        kinds = NEW_KINDS if g["training_mode"] not in ("21", "41") else {"destination": "定向/委培毕业去向补充登记"}
+        self.render("graduate/records.html", records=await own_records(self.db, self.current_user), kinds=kinds,
+                    kind_names=tt.KINDS)
+
+
+class RecordPage(WeChatPage):
+    @graduate_page
+    async def get(self, record_id):
+        record = await record_detail(self.db, self.current_user, int(record_id))
+        self.render("graduate/record.html", r=record, done=self.get_query_argument("done", None),
+                    action_text=tt.ACTION_TEXT, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
+                    unit_fields=UNIT_FIELDS)
+
+
+class RecordActionPage(WeChatPage):
+    @graduate_page
+    async def post(self, record_id, action):
+        if action in ("save", "submit"):
+            self.redirect(f"/wx/records/{int(record_id)}/edit")
+            return
+        version = self.get_body_argument("version", "")
+        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+            version=int(version) if version.isdigit() else None,
+            reason=self.get_body_argument("reason", None) or None,
+            explanation=self.get_body_argument("explanation", "").strip() or None,
+            upload_ids=upload_ids(self)))
+        self.redirect(f"/wx/records/{int(record_id)}?done={action}")
+
+
+class RecordFormPage(WeChatPage):
+    """New record (kind in the query) or editing a draft / returned record, then save or submit."""
+
+    async def _render(self, kind: str, record: dict | None):
+        self.render("graduate/form.html", kind=kind, kind_name=NEW_KINDS.get(kind, tt.KINDS[kind]), record=record,
+                    data=(record or {}).get("data") or {}, unit_fields=UNIT_FIELDS,
+                    types=await destination_types(self) if kind == "destination" else [],
+                    upload_kind=UPLOAD_KIND.get(kind))
+
+    @graduate_page
+    async def get(self, record_id=None):
+        if record_id is None:
+            kind = self.get_query_argument("kind", "")
+            if kind not in NEW_KINDS:
+                raise DomainError("not_found")
+            await self._render(kind, None)
+            return
+        record = await record_detail(self.db, self.current_user, int(record_id))
+        if not any(a["action"] in ("save", "submit") for a in record["actions"]):
+            raise DomainError("action_not_allowed", "该记录当前不能修改")
+        await self._render(record["kind"], record)
+
+    @graduate_page
+    async def post(self, record_id=None):
+        action = "submit" if self.get_body_argument("submit", "") else "save"
+        if record_id is None:
+            kind = self.get_body_argument("kind", "")
+            if kind not in NEW_KINDS:
+                raise DomainError("not_found")
+            new_id = await start(self.db, self.current_user, kind, action, self.current_user.graduate_id,
+                                 ActionInput(data=form_data(self, kind), upload_ids=upload_ids(self)))
+            self.redirect(f"/wx/records/{new_id}?done={action}")
+            return
+        record = await record_detail(self.db, self.current_user, int(record_id))
+        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+            version=record["version"], data=form_data(self, record["kind"]), upload_ids=upload_ids(self)))
+        self.redirect(f"/wx/records/{int(record_id)}?done={action}")
+
+
+class ProfilePage(WeChatPage):
+    @graduate_page
+    async def get(self):
+        g = await self.db.fetchone(
+            "SELECT g.*, s.name AS school_name FROM graduates g JOIN schools s ON s.id=g.school_id WHERE g.id=%s",
+            (self.current_user.graduate_id,))
+        self.render("graduate/profile.html", g=g, first=self.get_query_argument("first", None))
+
+    @graduate_page
+    async def post(self):
+        await confirm_roster_data(self.db, self.current_user, repeat_is_error=False)
+        self.redirect("/wx/records")
+
+
+class IndexPage(WeChatPage):
+    async def get(self):
+        self.render("graduate/index.html", demo=self.config.app_env != "production")
+
+
+routes = [
+    (r"/", IndexPage),
+    (r"/wx/records", RecordsPage),
+    (r"/wx/records/new", RecordFormPage),
+    (r"/wx/records/(\d+)", RecordPage),
+    (r"/wx/records/(\d+)/edit", RecordFormPage),
+    (r"/wx/records/(\d+)/act/([a-z_]+)", RecordActionPage),
+    (r"/wx/profile", ProfilePage),
+]

@@ -1,0 +1,82 @@
+"""The graduate's H5 pages: first entry confirms the roster data, then records, forms and action buttons."""
+from __future__ import annotations
+
+import pytest
+
+from tests import test_wechat_support as support
+from tests.flows import UNIT
+from tests.test_wechat_oauth import bind, page
+from tests.test_wechat_support import new_openid, post_form
+
+start_emulator, emulator, wx_config, app = support.start_emulator, support.emulator, support.wx_config, support.app
+
+
+async def bound_graduate(world, client, emulator, **kw):
+    school = await world.school()
+    g = (await world.graduates(school, **kw))[0]
+    c = client()
+    await bind(c, emulator, new_openid(), g["id_number"])
+    return g, c
+
+
+@pytest.mark.gen_test
+async def test_first_entry_asks_to_confirm_the_roster_data(world, client, emulator, sql):
+    g, c = await bound_graduate(world, client, emulator)
+    resp = await c.get("/wx/records")
+    assert resp.status == 302 and resp.headers["Location"] == "/wx/profile?first=1"
+    profile = await c.get("/wx/profile?first=1")
+    assert g["name"] in page(profile) and g["id_number"] not in page(profile) and "信息确认无误" in page(profile)
+    done = await post_form(c, "/wx/profile", {})
+    assert done.status == 302 and done.headers["Location"] == "/wx/records"
+    assert sql("SELECT confirmed_at FROM graduates WHERE id=%s", (g["id"],))[0]["confirmed_at"]
+    records = await c.get("/wx/records")
+    assert records.status == 200 and "未签就业协议，申请签约" in page(records)
+
+
+@pytest.mark.gen_test
+async def test_apply_for_an_agreement_then_withdraw_through_the_pages(world, client, emulator, sql):
+    g, c = await bound_graduate(world, client, emulator)
+    await post_form(c, "/wx/profile", {})
+    form = await c.get("/wx/records/new?kind=offline")
+    assert form.status == 200 and "统一社会信用代码" in page(form)
+    fields = {k: ("yes" if v is True else str(v)) for k, v in UNIT.items()}
+    resp = await post_form(c, "/wx/records/new", {"kind": "offline", "submit": "1", **fields})
+    assert resp.status == 302, resp
+    location = resp.headers["Location"]
+    detail = await c.get(location)
+    assert "就业协议审核中，等待学校审核" in page(detail) and "撤回修改" in page(detail)
+    record_id = location.split("/")[3].split("?")[0]
+    withdrawn = await post_form(c, f"/wx/records/{record_id}/act/withdraw", {})
+    assert withdrawn.status == 302
+    assert sql("SELECT state FROM records WHERE id=%s", (record_id,))[0]["state"] == "draft"
+    edit = await c.get(f"/wx/records/{record_id}/edit")
+    assert edit.status == 200 and UNIT["unit_name"] in page(edit)
+
+
+@pytest.mark.gen_test
+async def test_a_refused_action_shows_a_page_with_the_reason(world, client, emulator, sql):
+    g, c = await bound_graduate(world, client, emulator)
+    await post_form(c, "/wx/profile", {})
+    resp = await post_form(c, "/wx/records/new", {"kind": "offline", "submit": "1", "unit_name": "只填了名字"})
+    assert resp.status == 400 and "请填写" in page(resp)
+    assert sql("SELECT COUNT(*) n FROM records WHERE graduate_id=%s", (g["id"],))[0]["n"] == 0
+
+
+@pytest.mark.gen_test
+async def test_another_graduates_record_page_is_not_found(world, client, emulator):
+    g, c = await bound_graduate(world, client, emulator)
+    other, oc = await bound_graduate(world, client, emulator)
+    await post_form(oc, "/wx/profile", {})
+    resp = await post_form(oc, "/wx/records/new", {"kind": "offline", "save": "1", "unit_name": "某单位"})
+    record_path = resp.headers["Location"].split("?")[0]
+    assert (await c.get(record_path)).status == 404
+
+
+@pytest.mark.gen_test
+async def test_supplementary_only_graduate_sees_only_that_form(world, client, emulator):
+    g, c = await bound_graduate(world, client, emulator, training_mode="41")
+    await post_form(c, "/wx/profile", {})
+    records = page(await c.get("/wx/records"))
+    assert "定向/委培毕业去向补充登记" in records and "未签就业协议" not in records
+    form = page(await c.get("/wx/records/new?kind=destination"))
+    assert "定向/委培毕业去向补充登记" in form and "升学" not in form
