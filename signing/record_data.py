@@ -44,26 +44,15 @@ class AgreementData(_Data):
     takes_hukou_archive: bool | None = None
     supplementary_terms: str | None = Field(default=None, max_length=1000)
 
-    @field_validator("unit_nature")
+    @field_validator("unit_nature", "unit_industry", "job_category")
     @classmethod
-    def _nature(cls, v):
-        if v is not None and v not in UNIT_NATURES:
-            raise ValueError("unknown unit nature")
-        return v
+    def _known_code(cls, value, info):
+        if value is not None and value not in _CODE_LISTS[info.field_name]:
+            raise ValueError(f"unknown {info.field_name} code")
+        return value
 
-    @field_validator("unit_industry")
-    @classmethod
-    def _industry(cls, v):
-        if v is not None and v not in UNIT_INDUSTRIES:
-            raise ValueError("unknown industry")
-        return v
 
-    @field_validator("job_category")
-    @classmethod
-    def _job(cls, v):
-        if v is not None and v not in JOB_CATEGORIES:
-            raise ValueError("unknown job category")
-        return v
+_CODE_LISTS = {"unit_nature": UNIT_NATURES, "unit_industry": UNIT_INDUSTRIES, "job_category": JOB_CATEGORIES}
 
 
 class DestinationData(_Data):
