@@ -28,6 +28,10 @@ HANDLER_MODULES = [
     "wechat.binding",
     "wechat.jssdk",
     "handlers.pages",
+    "notify.handlers",
+    "handlers.uploads",
+    "handlers.agreements",
+    "handlers.employer_link",
 ]
 log = logging.getLogger("wangqian")
 

@@ -10,6 +10,7 @@ DEFAULT_SECRET = "dev-secret-change-me"
 DEFAULT_DATA_KEY = "dev-data-key-change-me"
 # Hosts that only ever run our emulators; production must point elsewhere.
 EMULATOR_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+DEMO_TEMPLATE_PREFIX = "demo_tpl_"  # the WeChat emulator's template ids (wechat/emulator_state.DEMO_TEMPLATES)
 
 
 class ConfigError(Exception):
@@ -37,6 +38,13 @@ class Settings:
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
     upload_dir: str = "var/uploads"
     max_body_bytes: int = 12 * 1024 * 1024
+    # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
+    wechat_tpl_invitation: str = "demo_tpl_invitation"
+    wechat_tpl_audit_result: str = "demo_tpl_audit_result"
+    wechat_tpl_record_edited: str = "demo_tpl_record_edited"
+    wechat_tpl_cancel_request: str = "demo_tpl_cancel_request"
+    wechat_tpl_cancel_answer: str = "demo_tpl_cancel_request"
+    wechat_tpl_forced_cancellation: str = "demo_tpl_forced_cancel"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -69,6 +77,9 @@ class Settings:
             host = urlparse(value if "//" in value else "//" + value).hostname or ""
             if host in EMULATOR_HOSTS:
                 problems.append(f"{name.upper()} points at a local emulator ({value})")
+        for name in (f.name for f in fields(self) if f.name.startswith("wechat_tpl_")):
+            if getattr(self, name).startswith(DEMO_TEMPLATE_PREFIX):
+                problems.append(f"{name.upper()} is a demo template id")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
 

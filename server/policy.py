@@ -34,6 +34,7 @@ POLICY = {
     "school.records.read": _module_read("employment"),
     "employer.self": lambda a: a.role == "employer" and a.employer_id is not None,
     "admin.employers": lambda a: a.role == "admin",
+    "notify.deliveries.read": _module_read("employment"),
 }
 
 

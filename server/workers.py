@@ -1,6 +1,8 @@
 """The list of background jobs (named, each with its interval)."""
 from __future__ import annotations
 
+from documents.agreements import AgreementDocumentJob
+from notify.delivery import Notifier
 from server.ems_sync import EmsSync
 from server.jobs import Job
 from signing.expiry import expire_invitations
@@ -11,4 +13,6 @@ def jobs_for(app) -> list[Job]:
     return [
         Job("expire-invitations", 30, lambda: expire_invitations(app.db)),
         Job("ems-sync", 2, ems.run_once),
+        Job("notify", 1, Notifier(app).run_once),
+        Job("agreement-documents", 2, AgreementDocumentJob(app).run_once),
     ]

@@ -296,6 +296,10 @@ async def _write_outbox(cur, t: tt.Transition, actor: Actor, record: dict, event
             "status": "employed" if t.ems == "destination" else "unemployed",
             "destination": _ems_destination(record) if t.ems == "destination" else {"code": "70", "name": "待就业"},
         }))
+    if t.action == "pass" and (record["state"] == "agreement_approved"
+                               or (record["kind"] == "online" and record["state"] == "signed")):
+        # the agreement is approved: its PDF is rendered by documents.agreements.AgreementDocumentJob
+        rows.append(("document", f"document:{event_id}", {"record_id": record["id"]}))
     for topic, key, payload in rows:
         await cur.execute(
             "INSERT INTO outbox (topic, idempotency_key, graduate_id, record_id, event_id, payload)"

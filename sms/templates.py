@@ -11,6 +11,7 @@ from dataclasses import dataclass
 # Aliyun template codes (change here when the real templates are approved).
 SMS_RECORD_EDITED = "SMS_300000001"
 SMS_EMPLOYER_AGREEMENT_LINK = "SMS_300000002"
+SMS_NOTICE = "SMS_300000004"  # any other notification, for a graduate WeChat cannot reach
 SMS_BINDING_CODE = "SMS_300000003"
 
 # Aliyun's rules for variables: at most 35 characters each (a verification code 4-6 letters or
@@ -52,9 +53,14 @@ TEMPLATES: dict[str, Template] = {
         ),
         Template(
             SMS_EMPLOYER_AGREEMENT_LINK, "用人单位协助回传", "notice",
-            "${name}同学的就业协议书需贵单位盖章回传，请用电脑浏览器打开 {site}/${path} 下载协议，"
-            "盖章后上传扫描件。",
+            "${name}同学的就业协议书需贵单位盖章回传，请打开 {site}/${path} 查看并下载协议，"
+            "盖章后拍照上传。",
             ("name", "path"),
+        ),
+        Template(
+            SMS_NOTICE, "平台通知提醒", "notice",
+            "${name}同学，您的${kind}有新消息：${event}。请进入“毕业去向登记”公众号查看详情。",
+            ("name", "kind", "event"),
         ),
         Template(
             SMS_BINDING_CODE, "绑定验证码", "code",

@@ -32,7 +32,7 @@ async def test_online_signing_audit_edit_and_cancellation(world, client, sql):
     assert rec["status_text"] == "学生已同意签约，等待学校审核"
     rec = await ok(await f.act(f.S, rid, "pass"), "signed")
     assert rec["agreement_number"].startswith("WQ")
-    assert [o["topic"] for o in f.outbox(rid)] == ["notify", "notify", "ems_sync"]
+    assert [o["topic"] for o in f.outbox(rid)] == ["notify", "notify", "ems_sync", "document"]
     rec = await ok(await f.act(f.S, rid, "edit_after_approval", changes={"job_category": "11"}), "signed")
     assert rec["data"]["job_category"] == "11"
     edited = json.loads(f.outbox(rid, "notify")[-1]["payload"])

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 
 import pymysql
 
+import notify.errors  # noqa: F401  (registers the error codes of the SMS-code method)
 from handlers.base import BaseHandler, api, authorize
 from handlers.errors import status_and_message
+from notify.channels import sms_of
 from server import accounts
 from signing.errors import DomainError
 from signing.oplog import record_operation
+from signing.personal import is_valid_phone, mask_phone
+from sms.limits import issue_code, reserve_code_slot, verify_code
+from sms.templates import CODE_VALID_MINUTES, binding_code
 from wechat.pages import (
     HOME_LINKS,
     WeChatPage,
@@ -38,9 +43,35 @@ async def verify_by_password(page: WeChatPage) -> dict:
     return await accounts.authenticate(page.db, page.redis, page.vault, identifier, password)
 
 
-# How a graduate proves who they are before binding. Extension point: the SMS-code method registers
-# here (e.g. "sms_code": BindMethod("短信验证码", verify_by_sms_code)) and adds its fields to bind.html.
-BIND_METHODS: dict[str, BindMethod] = {"password": BindMethod("登录密码", verify_by_password)}
+BIND_CODE_PURPOSE = "bind"
+
+
+async def graduate_by_phone(page: WeChatPage, phone: str) -> dict | None:
+    user = await page.db.fetchone("SELECT * FROM users WHERE phone_hash=%s", (page.vault.blind_index(phone),))
+    return user if user and user["role"] == "graduate" and user["graduate_id"] else None
+
+
+async def verify_by_sms_code(page: WeChatPage) -> dict:
+    phone = page.get_body_argument("identifier", "").strip()
+    code = page.get_body_argument("code", "").strip()[:16]
+    if not is_valid_phone(phone):
+        raise DomainError("notify_phone_invalid")
+    if not code:
+        raise DomainError("notify_code_required")
+    # verify_code counts wrong tries: the fifth voids the code (a new one must be asked for).
+    if not await verify_code(page.redis, BIND_CODE_PURPOSE, phone, code):
+        raise DomainError("sms_code_invalid")
+    user = await graduate_by_phone(page, phone)
+    if user is None:  # codes go to graduates' phones only; the account changed since
+        raise DomainError("sms_code_invalid")
+    if not user["is_active"]:
+        raise DomainError("account_disabled")
+    return user
+
+
+# How a graduate proves who they are before binding; each method adds its fields to bind.html.
+BIND_METHODS: dict[str, BindMethod] = {"password": BindMethod("登录密码", verify_by_password),
+                                       "sms_code": BindMethod("短信验证码", verify_by_sms_code)}
 
 
 def mask_openid(openid: str | None) -> str | None:
@@ -78,7 +109,8 @@ class BindPage(WeChatPage):
         if user is not None:
             await self.render_bound(user["id"])
             return
-        self.render_form(next_path=safe_next(self.get_query_argument("next", "")))
+        method = self.get_query_argument("method", "password")
+        self.render_form(safe_next(self.get_query_argument("next", "")), method if method in BIND_METHODS else "password")
 
     @openid_required
     async def post(self):
@@ -99,14 +131,44 @@ class BindPage(WeChatPage):
         self.redirect(next_path)
 
     def render_form(self, next_path: str, method: str = "password", identifier: str = "",
-                    error: str | None = None, status: int = 200) -> None:
+                    error: str | None = None, status: int = 200, notice: str | None = None) -> None:
         self.set_status(status)
         self.render("wechat/bind.html", methods=[(k, m.label) for k, m in BIND_METHODS.items()],
-                    method=method, identifier=identifier, next_path=next_path, error=error)
+                    method=method, identifier=identifier, next_path=next_path, error=error, notice=notice,
+                    code_form=method == "sms_code" and is_valid_phone(identifier))  # a code was asked for
 
     async def render_bound(self, user_id: int, notice: str | None = None) -> None:
         account = await graduate_summary(self.db, user_id)
         self.render("wechat/bound.html", account=account, notice=notice)
+
+
+class BindCodePage(BindPage):
+    """Sends the binding code by SMS. The answer is the same whether or not the phone belongs to a graduate
+    (no account enumeration): only the per-phone rate limit, counted either way, and a failed send differ."""
+
+    async def get(self):
+        raise DomainError("method_not_allowed")
+
+    @openid_required
+    async def post(self):
+        next_path = safe_next(self.get_body_argument("next", ""))
+        phone = self.get_body_argument("identifier", "").strip()[:64]
+        try:
+            if not is_valid_phone(phone):
+                raise DomainError("notify_phone_invalid")
+            await reserve_code_slot(self.redis, phone)  # 1 a minute, 5 an hour, 10 a day per phone
+            if await graduate_by_phone(self, phone) is not None:
+                code = await issue_code(self.redis, BIND_CODE_PURPOSE, phone)
+                # The user waits for this one: sent now, in the SMS client's own threads.
+                result = await sms_of(self.application).send(phone, *binding_code(code))
+                if not result.ok:
+                    raise DomainError("sms_send_failed")
+        except DomainError as exc:
+            status, message = status_and_message(exc.code, exc.message)
+            self.render_form(next_path, "sms_code", phone, error=message, status=status)
+            return
+        self.render_form(next_path, "sms_code", phone, notice=(
+            f"如果{mask_phone(phone)}是毕业生账号的手机号，验证码已发送，{CODE_VALID_MINUTES}分钟内有效。"))
 
 
 class UnbindPage(WeChatPage):
@@ -149,6 +211,7 @@ class BindingApiHandler(BaseHandler):
 
 routes = [
     (r"/wx/bind", BindPage),
+    (r"/wx/bind/code", BindCodePage),
     (r"/wx/unbind", UnbindPage),
     (r"/wx/home", HomePage),
     (r"/api/wechat/binding", BindingApiHandler),

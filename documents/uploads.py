@@ -1,0 +1,66 @@
+"""Accepted uploads: the photo checked (documents/images.py), stored under a name of ours (FileStore) and recorded
+in one `uploads` row; and who may look at a stored photo.
+
+A refused photo raises the check's DomainError before anything is written, so it never gets an id and never
+replaces an earlier accepted one (records reference uploads by id)."""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import documents.service_errors  # noqa: F401  (registers the error codes)
+from documents.images import check_image
+from documents.storage import FileStore
+from signing import rules
+from signing.actors import Actor
+from signing.errors import DomainError
+
+# Decoding photos and drawing PDFs is CPU work of 0.1-1 s: our own threads, off the event loop, so it
+# neither blocks requests nor starves the default executor (password hashing runs there).
+_EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="documents")
+VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "ministry")
+
+
+async def run_blocking(fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
+
+
+async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int,
+                        uploaded_by: int | None) -> dict:
+    """Check, store and record one photo; returns {id, kind, width, height, bytes}. DomainError when refused."""
+    checked = await run_blocking(check_image, kind, data)
+    name = await run_blocking(store.save, checked.content, "jpg")
+    try:
+        async with db.transaction() as cur:
+            await cur.execute(
+                "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, uploaded_by, graduate_id)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                (kind, name, checked.sha256, checked.width, checked.height, len(checked.content), uploaded_by,
+                 graduate_id))
+            upload_id = cur.lastrowid
+    except BaseException:
+        store.delete(name)  # no row, no file
+        raise
+    return {"id": upload_id, "kind": kind, "width": checked.width, "height": checked.height,
+            "bytes": len(checked.content)}
+
+
+async def viewable_upload(db, actor: Actor, upload_id: int) -> dict:
+    """The uploads row when the actor may see the photo: the graduate it belongs to, or whoever may see the
+    record it is attached to (school and department staff in scope, province, ministry, the employer of an
+    online record). Anyone else gets not_found, as if it did not exist."""
+    row = await db.fetchone(
+        "SELECT u.id, u.kind, u.storage_name, u.graduate_id, u.record_id, r.kind AS record_kind,"
+        " r.graduate_id AS record_graduate_id, r.school_id, r.department, r.level, r.employer_id, s.province_code"
+        " FROM uploads u LEFT JOIN records r ON r.id=u.record_id LEFT JOIN schools s ON s.id=r.school_id"
+        " WHERE u.id=%s", (upload_id,))
+    if row is None or actor.role not in VIEWER_ROLES:
+        raise DomainError("not_found")
+    if actor.role == "graduate" and row["graduate_id"] == actor.graduate_id:
+        return row
+    if row["record_id"] is not None and actor.role != "graduate":
+        record = {"kind": row["record_kind"], "graduate_id": row["record_graduate_id"], "school_id": row["school_id"],
+                  "department": row["department"], "level": row["level"], "employer_id": row["employer_id"]}
+        if rules.can_see(actor, record, row["province_code"]):
+            return row
+    raise DomainError("not_found")

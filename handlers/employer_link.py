@@ -1,0 +1,78 @@
+"""用人单位协助回传: the graduate's request for an SMS link, and the unit's pages behind it (no login; the link's
+token is the only key): the agreement summary, the PDF, and the upload of the stamped copy."""
+from __future__ import annotations
+
+import tornado.web
+
+from documents.employer_links import request_link, resolve_link, upload_through_link
+from documents.images import MAX_BYTES
+from handlers.agreements import send_agreement_pdf
+from handlers.base import BaseHandler, api, authorize
+from handlers.errors import status_and_message
+from handlers.uploads import StreamedUpload, file_store
+from signing.errors import DomainError
+from wechat.pages import WeChatPage
+
+
+class EmployerLinkRequestHandler(BaseHandler):
+    @authorize("graduate.self")
+    @api("Ask the unit to upload the stamped agreement (用人单位协助回传): an SMS with a 7-day link goes to the"
+         " unit's contact mobile; a new link replaces the previous one", tag="documents",
+         responses={"201": "{link: {id, phone_masked, expires_at}}", "409": "not waiting for the stamped copy",
+                    "429": "3 per record per hour, 10 per graduate per day"})
+    async def post(self, record_id):
+        link = await request_link(self.db, self.redis, self.vault, self.current_user, int(record_id))
+        self.write_json({"link": link}, status=201)
+
+
+def render_link(page: WeChatPage, link: dict, error: str | None = None, status: int = 200) -> None:
+    page.set_status(status)
+    page.render("documents/employer_link.html", link=link, error=error, max_mb=MAX_BYTES // (1024 * 1024))
+
+
+class EmployerLinkPage(WeChatPage):
+    async def get(self, token):
+        render_link(self, await resolve_link(self.db, self.vault, token))
+
+
+class EmployerLinkPdf(WeChatPage):
+    async def get(self, token):
+        link = await resolve_link(self.db, self.vault, token)
+        await send_agreement_pdf(self, link["record_id"])
+
+
+@tornado.web.stream_request_body
+class EmployerLinkUpload(StreamedUpload, WeChatPage):
+    _form_read = False
+
+    async def prepare(self):
+        self.refuse_declared_size()
+        await super().prepare()
+        self.link = await resolve_link(self.db, self.vault, self.path_args[0])  # a dead link reads no body
+
+    def check_xsrf_cookie(self):
+        # The form's _xsrf field arrives inside the streamed body: checked once the body is read.
+        if self._form_read:
+            super().check_xsrf_cookie()
+
+    async def post(self, token):
+        content = self.uploaded_file()
+        self._form_read = True
+        self.check_xsrf_cookie()
+        try:
+            await upload_through_link(self.db, file_store(self), self.link, content, self.request.remote_ip)
+        except DomainError as exc:
+            if not exc.code.startswith("image_"):
+                raise
+            status, message = status_and_message(exc.code, exc.message)
+            render_link(self, self.link, error=message, status=status)  # the check's message, and the form again
+            return
+        self.render_message("回传成功", "盖章的就业协议书已回传，毕业生所在学校将进行签约审核。感谢您的协助！", tone="ok")
+
+
+routes = [
+    (r"/api/records/(\d+)/employer-link", EmployerLinkRequestHandler),
+    (r"/e/([^/]+)", EmployerLinkPage),
+    (r"/e/([^/]+)/agreement\.pdf", EmployerLinkPdf),
+    (r"/e/([^/]+)/upload", EmployerLinkUpload),
+]

@@ -1,0 +1,155 @@
+"""Uploads: a photo from the phone (multipart, streamed), a photo from WeChat (wx.uploadImage media id), and
+the stored photo for those entitled to it.
+
+The body limit is enforced while the body streams in: the declared Content-Length is refused before a byte is
+read, and a body that grows past the limit (chunked, or lying about its length) is answered with 413 as soon
+as it passes it, and the connection closed (the only way not to read the rest)."""
+from __future__ import annotations
+
+from typing import Literal
+
+import tornado.httputil
+import tornado.web
+from pydantic import Field
+
+from documents.images import KINDS, MAX_BYTES
+from documents.storage import FileStore
+from documents.uploads import accept_upload, run_blocking, viewable_upload
+from handlers.base import BaseHandler, api, authorize
+from handlers.models import Body, Query
+from server import policy
+from signing.errors import DomainError
+from wechat.client import WeChatError
+from wechat.service import wechat_of
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and a few small fields around the photo
+UPLOAD_BODY_LIMIT = MAX_BYTES + MULTIPART_OVERHEAD
+UploadKind = Literal[KINDS]  # Literal takes the tuple as its values
+
+
+def file_store(handler: tornado.web.RequestHandler) -> FileStore:
+    return FileStore(handler.application.config.upload_dir)
+
+
+class StreamedUpload:
+    """For @stream_request_body handlers (before the page or API base class): counts the body as it arrives.
+    Call refuse_declared_size() first thing in prepare(), and uploaded_file() in the method."""
+
+    _received = 0
+    _chunks: list[bytes]
+
+    def max_body_bytes(self) -> int:
+        return UPLOAD_BODY_LIMIT
+
+    def refuse_declared_size(self) -> None:
+        self._chunks, self._received = [], 0
+        if int(self.request.headers.get("Content-Length") or 0) > UPLOAD_BODY_LIMIT:
+            raise DomainError("image_too_large", None, {"max_bytes": MAX_BYTES})
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._received += len(chunk)
+        if self._received > UPLOAD_BODY_LIMIT:
+            self._chunks = []
+            self._handle_request_exception(DomainError("image_too_large", None, {"max_bytes": MAX_BYTES}))
+            return
+        self._chunks.append(chunk)
+
+    def uploaded_file(self) -> bytes:
+        """The 'file' part of the multipart body; its other fields become request arguments (e.g. _xsrf)."""
+        arguments, files = {}, {}
+        try:
+            tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), b"".join(self._chunks),
+                                                  arguments, files, self.request.headers)
+        except tornado.httputil.HTTPInputError as exc:
+            raise DomainError("upload_form_invalid") from exc
+        finally:
+            self._chunks = []
+        for name, values in arguments.items():
+            self.request.body_arguments.setdefault(name, []).extend(values)
+            self.request.arguments.setdefault(name, []).extend(values)
+        parts = files.get("file") or []
+        if not parts:
+            raise DomainError("upload_file_missing")
+        return parts[0]["body"]
+
+
+class UploadQuery(Query):
+    kind: UploadKind = Field(description="stamped-agreement 盖章协议书, paper-agreement 纸质协议, cancellation-letter 解约函,"
+                                         " destination-proof 去向证明材料")
+
+
+class WeChatUploadBody(Body):
+    kind: UploadKind
+    media_id: str = Field(min_length=1, max_length=128, description="serverId from wx.uploadImage")
+
+
+def upload_answer(handler: BaseHandler, upload: dict) -> None:
+    handler.write_json({"upload": upload}, status=201)
+
+
+@tornado.web.stream_request_body
+class UploadHandler(StreamedUpload, BaseHandler):
+    async def prepare(self):
+        self.refuse_declared_size()
+        await super().prepare()  # the session, before the body is read
+        if self.current_user is None:
+            raise DomainError("not_logged_in")
+        policy.require(self.current_user, "graduate.self")
+        self.kind = self.query_args(UploadQuery).kind
+
+    @authorize("graduate.self")
+    @api("Upload a photo (multipart field 'file', at most 10 MB): checked at once, stored re-encoded; refused"
+         " photos keep their own code and message", query=UploadQuery, tag="uploads",
+         content_type="multipart/form-data",
+         responses={"201": "accepted: {upload: {id, kind, width, height, bytes}}", "413": "too large",
+                    "415": "not a JPG/PNG photo", "422": "a photo we cannot accept (dark, blurred, no seal...)"})
+    async def post(self):
+        content = self.uploaded_file()
+        upload_answer(self, await accept_upload(self.db, file_store(self), self.kind, content,
+                                                graduate_id=self.current_user.graduate_id,
+                                                uploaded_by=self.current_user.user_id))
+
+
+class WeChatUploadHandler(BaseHandler):
+    @authorize("graduate.self")
+    @api("Upload a photo chosen in WeChat (wx.uploadImage): downloaded by its media id, then the same checks",
+         body=WeChatUploadBody, tag="uploads",
+         responses={"201": "accepted", "400": "media id unknown or expired", "503": "WeChat unavailable"})
+    async def post(self):
+        body = self.json_body(WeChatUploadBody)
+        try:
+            content, _ = await wechat_of(self.application).api.download_media(body.media_id)
+        except WeChatError as exc:
+            # WeChat's refusal of the media id (40007: unknown, or expired after 3 days) is the user's to fix;
+            # timeouts, busy answers and token trouble are ours
+            invalid = exc.errcode is not None and exc.permanent
+            raise DomainError("wechat_media_invalid" if invalid else "wechat_unavailable") from exc
+        upload_answer(self, await accept_upload(self.db, file_store(self), body.kind, content,
+                                                graduate_id=self.current_user.graduate_id,
+                                                uploaded_by=self.current_user.user_id))
+
+
+class UploadFileHandler(BaseHandler):
+    @authorize("records.read")
+    @api("The stored photo (image/jpeg): for the graduate it belongs to and for whoever may see its record",
+         tag="uploads", responses={"404": "no such upload for this caller"})
+    async def get(self, upload_id):
+        row = await viewable_upload(self.db, self.current_user, int(upload_id))
+        try:
+            content = await run_blocking(file_store(self).read, row["storage_name"])
+        except (FileNotFoundError, ValueError) as exc:
+            raise DomainError("not_found") from exc
+        self.set_header("Content-Type", "image/jpeg")
+        self.set_header("Content-Disposition", f'inline; filename="upload-{row["id"]}.jpg"')
+        self.set_header("Cache-Control", "private, no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(content)
+
+
+routes = [
+    (r"/api/uploads", UploadHandler),
+    (r"/api/uploads/wechat", WeChatUploadHandler),
+    (r"/api/uploads/(\d+)", UploadFileHandler),
+]

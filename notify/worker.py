@@ -1,0 +1,45 @@
+"""python -m notify.worker: the notification job alone, in a loop. `python -m server worker` runs it with
+the other jobs; this one is for scaling delivery out (each worker claims its own rows) and for the crash
+test, which kills it (SIGKILL) mid-batch."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from notify.delivery import Notifier
+from server.app import Application
+from server.config import Settings
+
+log = logging.getLogger("wangqian.notify")
+
+
+async def main(batch: int, concurrency: int, interval: float) -> None:
+    app = Application(Settings.from_env())
+    await app.start()
+    notifier = Notifier(app, batch=batch, concurrency=concurrency)
+    stop = asyncio.Event()  # SIGTERM/SIGINT: finish the current run (a few seconds at most), then leave
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            try:
+                await notifier.run_once()
+            except Exception:
+                log.exception("notification run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+    finally:
+        await app.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m notify.worker")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(main(args.batch, args.concurrency, args.interval))

@@ -1,0 +1,45 @@
+"""Notifications around the employer's agreement link: the SMS goes to the unit's contact mobile with the
+link, and the graduate hears when the unit has uploaded the stamped copy."""
+from __future__ import annotations
+
+import pytest
+
+from tests import image_corpus as corpus
+from tests import test_notify_support as support
+from tests.flows import UNIT, Flow
+from tests.test_employer_link import approved_offline, post_photo, request_link
+
+start_emulator, emulator, sms_emulator, app, notifier = (
+    support.start_emulator, support.emulator, support.sms_emulator, support.app, support.notifier)
+
+
+@pytest.mark.gen_test
+async def test_agreement_link_sms_reaches_the_unit_contact_once_per_link(world, client, sql, emulator, sms_emulator,
+                                                                        notifier):
+    f = await Flow(world, client, sql).setup()
+    rid = await approved_offline(f)
+    first = await request_link(f, rid)
+    second = await request_link(f, rid)
+    await support.drain(notifier, sql, [f.g["id"]])
+    received = await support.sms_received(sms_emulator, UNIT["contact_mobile"])
+    texts = [m["text"] for m in received]
+    assert len(texts) == 2 and any(first in t for t in texts) and any(second in t for t in texts)
+    assert all(f.g["name"] in t for t in texts)
+    again = await notifier.run_once()
+    assert again == 0 and len(await support.sms_received(sms_emulator, UNIT["contact_mobile"])) == 2
+
+
+@pytest.mark.gen_test
+async def test_graduate_is_told_when_the_unit_uploads_the_stamped_copy(world, client, sql, emulator, sms_emulator,
+                                                                      notifier):
+    f = await Flow(world, client, sql).setup()
+    openid = await support.bind(sql, emulator, f.g)
+    rid = await approved_offline(f)
+    token = await request_link(f, rid)
+    unit = client()
+    await unit.get(f"/e/{token}")
+    resp = await post_photo(unit, token, corpus.sharp_stamped_jpeg())
+    assert resp.status in (200, 302, 303), resp
+    await support.drain(notifier, sql, [f.g["id"]])
+    messages = await support.wechat_received(emulator, openid)
+    assert any("用人单位已回传" in str(m["data"]) for m in messages)

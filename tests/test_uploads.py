@@ -1,0 +1,210 @@
+"""Uploads through HTTP: the photo checks' answers, the streamed body limit, WeChat media ids, and who may see
+a stored photo. The app talks to a WeChat emulator on a free port (tests/test_wechat_support.py)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+
+import pytest
+
+from handlers.uploads import UPLOAD_BODY_LIMIT
+from server.app import Application
+from tests import image_corpus as corpus
+from tests import test_wechat_support as support
+from tests.flows import REJECT, Flow
+
+start_emulator, emulator = support.start_emulator, support.emulator
+
+
+@pytest.fixture
+def app(config, emulator, base_url, io_loop):
+    application = Application(support.settings_for(config, emulator, base_url))
+    io_loop.run_sync(application.start)
+    yield application
+    io_loop.run_sync(application.stop)
+
+
+async def upload_photo(c, content: bytes, kind: str = "stamped-agreement"):
+    return await c.upload(f"/api/uploads?kind={kind}", "file", "photo.jpg", content, content_type="image/jpeg")
+
+
+async def accepted_upload(c, content: bytes | None = None, kind: str = "stamped-agreement") -> int:
+    resp = await upload_photo(c, content or corpus.sharp_stamped_jpeg(), kind)
+    assert resp.status == 201, resp
+    return resp.json["upload"]["id"]
+
+
+async def raw_post(port: int, path: str, headers: dict, chunks=()) -> tuple[bytes, int]:
+    """POST over a bare socket, sending the body chunk by chunk while watching for an early answer.
+    Returns (the whole answer, body bytes sent before it came)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    writer.write((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+    first = asyncio.ensure_future(reader.read(65536))
+    sent = 0
+    try:
+        for chunk in chunks:
+            if first.done():
+                break
+            writer.write(chunk)
+            await writer.drain()
+            sent += len(chunk)
+            await asyncio.sleep(0.005)  # the server's turn
+    except ConnectionError:
+        pass
+    answer = await asyncio.wait_for(first, 10)
+    try:
+        while more := await asyncio.wait_for(reader.read(65536), 10):
+            answer += more
+    except ConnectionError:
+        pass
+    writer.close()
+    return answer, sent
+
+
+def chunked(total: int, size: int = 256 * 1024):
+    """A chunked transfer-encoded body of `total` bytes (no Content-Length: only counting can stop it)."""
+    piece = b"\0" * size
+    for _ in range(total // size):
+        yield f"{size:x}\r\n".encode() + piece + b"\r\n"
+    yield b"0\r\n\r\n"
+
+
+def session_headers(c) -> dict:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "X-XSRFToken": c.cookies["_xsrf"]}
+
+
+def stored_files(config) -> int:
+    return sum(len(files) for _, _, files in os.walk(config.upload_dir))
+
+
+@pytest.mark.gen_test
+async def test_upload_accepted_stored_reencoded_and_served_to_owner(world, client, sql, config):
+    f = await Flow(world, client, sql).setup()
+    resp = await upload_photo(f.G, corpus.with_exif_gps_and_comment())
+    assert resp.status == 201, resp
+    upload = resp.json["upload"]
+    assert upload["kind"] == "stamped-agreement" and upload["width"] == 1339 and upload["bytes"] > 0
+    row = sql("SELECT * FROM uploads WHERE id=%s", (upload["id"],))[0]
+    assert row["graduate_id"] == f.g["id"] and row["record_id"] is None and row["uploaded_by"] is not None
+    served = await f.G.get(f"/api/uploads/{upload['id']}")
+    assert served.status == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert served.body.startswith(b"\xff\xd8") and hashlib.sha256(served.body).hexdigest() == row["sha256"]
+    assert b"taken at home" not in served.body and b"PhoneMaker" not in served.body  # metadata dropped
+    assert row["storage_name"] not in json.dumps(resp.json)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("name,status,code", [
+    ("text_renamed_jpg", 415, "image_not_image"),
+    ("polyglot_html", 415, "image_polyglot"),
+    ("dark", 422, "image_too_dark"),
+    ("no_seal", 422, "image_no_seal"),
+    ("blurred", 422, "image_blurred"),
+    ("empty", 422, "image_empty"),
+])
+async def test_refused_photo_keeps_its_code_and_writes_nothing(world, client, sql, config, name, status, code):
+    f = await Flow(world, client, sql).setup()
+    files_before = stored_files(config)
+    resp = await upload_photo(f.G, getattr(corpus, name)())
+    assert resp.status == status and resp.error == code, resp
+    assert "\u4e00" <= resp.json["error"]["message"][0] <= "\u9fff"  # a Chinese message
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+    assert stored_files(config) == files_before
+
+
+@pytest.mark.gen_test
+async def test_declared_oversize_body_is_refused_before_it_is_sent(world, client, sql, http_port):
+    f = await Flow(world, client, sql).setup()
+    answer, _ = await raw_post(http_port, "/api/uploads?kind=stamped-agreement", {
+        **session_headers(f.G), "Content-Type": "multipart/form-data; boundary=x",
+        "Content-Length": str(UPLOAD_BODY_LIMIT + 1)})
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert json.loads(body)["error"]["code"] == "image_too_large"
+
+
+@pytest.mark.gen_test
+async def test_streamed_oversize_body_is_refused_while_it_streams(world, client, sql, http_port):
+    f = await Flow(world, client, sql).setup()
+    total = UPLOAD_BODY_LIMIT + 6 * 1024 * 1024
+    answer, sent = await raw_post(http_port, "/api/uploads?kind=stamped-agreement", {
+        **session_headers(f.G), "Content-Type": "multipart/form-data; boundary=x",
+        "Transfer-Encoding": "chunked"}, chunked(total))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+    error = json.loads(body)["error"]
+    assert error["code"] == "image_too_large" and "10MB" in error["message"]
+    assert sent < total  # the answer came before the whole body was sent
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+
+
+@pytest.mark.gen_test
+async def test_upload_needs_a_graduate_session_xsrf_and_a_known_kind(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    photo = corpus.sharp_stamped_jpeg()
+    assert (await upload_photo(client(), photo)).status == 401
+    assert (await upload_photo(f.S, photo)).error == "forbidden"
+    assert (await upload_photo(f.G, photo, kind="selfie")).error == "invalid_input"
+    no_xsrf = await f.G.request("POST", "/api/uploads?kind=stamped-agreement", body=b"x", xsrf=False,
+                                headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert no_xsrf.status == 403 and no_xsrf.error == "xsrf_failed"
+
+
+@pytest.mark.gen_test
+async def test_refused_upload_leaves_the_previous_accepted_one_in_place(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("offline")).json["record"]["id"]
+    assert (await f.act(f.S, rid, "pass")).status == 200
+    first = await accepted_upload(f.G)
+    assert (await f.act(f.G, rid, "upload_stamped", upload_ids=[first])).status == 200
+    assert (await f.act(f.S, rid, "return", **REJECT)).json["record"]["state"] == "signing_returned"
+    refused = await upload_photo(f.G, corpus.dark())
+    assert refused.status == 422 and refused.error == "image_too_dark"
+    record = (await f.G.get(f"/api/records/{rid}")).json["record"]
+    assert [u["id"] for u in record["uploads"]] == [first]
+    assert (await f.G.get(f"/api/uploads/{first}")).status == 200
+    second = await accepted_upload(f.G)
+    assert (await f.act(f.G, rid, "upload_stamped", upload_ids=[second])).json["record"]["state"] == "signing_audit"
+
+
+@pytest.mark.gen_test
+async def test_wechat_media_upload_checks_the_downloaded_photo(world, client, sql, emulator):
+    f = await Flow(world, client, sql).setup()
+    good = await emulator.request("POST", "_control/media", corpus.sharp_stamped_jpeg(),
+                                  headers={"Content-Type": "image/jpeg"})
+    media_id = json.loads(good.body)["media_id"]
+    resp = await f.G.post("/api/uploads/wechat", {"kind": "stamped-agreement", "media_id": media_id})
+    assert resp.status == 201, resp
+    assert sql("SELECT graduate_id FROM uploads WHERE id=%s", (resp.json["upload"]["id"],))[0]["graduate_id"] == f.g["id"]
+    dark = await emulator.request("POST", "_control/media", corpus.dark(), headers={"Content-Type": "image/jpeg"})
+    refused = await f.G.post("/api/uploads/wechat", {"kind": "stamped-agreement",
+                                                     "media_id": json.loads(dark.body)["media_id"]})
+    assert refused.status == 422 and refused.error == "image_too_dark"
+    unknown = await f.G.post("/api/uploads/wechat", {"kind": "stamped-agreement", "media_id": "no-such-media"})
+    assert unknown.status == 400 and unknown.error == "wechat_media_invalid"
+    assert "重新选择" in unknown.json["error"]["message"]
+
+
+@pytest.mark.gen_test
+async def test_stored_photo_is_served_only_to_those_entitled(world, client, sql):
+    f = await Flow(world, client, sql).setup(graduates=2)
+    other_graduate = await f.login(f.graduates[1]["username"])
+    other_school = await world.school()
+    other_staff = await f.login(await world.user("school", school_id=other_school["id"]))
+    loose = await accepted_upload(f.G)
+    assert (await f.G.get(f"/api/uploads/{loose}")).status == 200
+    for outsider in (other_graduate, f.S, other_staff, f.E):
+        assert (await outsider.get(f"/api/uploads/{loose}")).status == 404  # not on a record yet: the owner's alone
+    rid = (await f.invite()).json["record"]["id"]
+    attached = await accepted_upload(f.G)
+    assert (await f.act(f.G, rid, "accept", upload_ids=[attached])).status == 200
+    for entitled in (f.G, f.S, f.D, f.E):
+        assert (await entitled.get(f"/api/uploads/{attached}")).status == 200
+    other_employer = await f.login((await world.employer())["username"])
+    for outsider in (other_graduate, other_staff, other_employer):
+        resp = await outsider.get(f"/api/uploads/{attached}")
+        assert resp.status == 404 and resp.error == "not_found"
+    assert (await f.G.get("/api/uploads/999999999")).status == 404
