@@ -120,9 +120,12 @@ async def _load(app: Application) -> list[str]:
         *graduate_logins,
         f"  ... grad1 to grad{len(graduates)} in all",
         "Try:",
+        f"  {base}/                     the entry page",
+        f"  {base}/wx/oauth?next=/wx/records   graduate H5 pages through the emulated WeChat authorisation:"
+        " type any openid, then bind with a graduate's phone (or ID number) and the demo password",
+        f"  {base}/demo/phones          what each graduate's emulated phone and WeChat received",
+        f"  {base}/api/openapi.json     every JSON endpoint (log in with POST /api/login as staff or employer)",
         f"  {base}/healthz",
-        f"  {base}/api/openapi.json",
-        f"  {base}/                     (pages)",
     ]
 
 
