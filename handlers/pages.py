@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from notify.handlers import my_messages
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -24,7 +25,7 @@ UNIT_FIELDS = [
 ]
 NEW_KINDS = {"offline": "未签就业协议，申请签约", "paper": "已签就业协议，登记信息", "destination": "无需就业协议，登记其他去向"}
 UPLOAD_KIND = {"paper": "paper-agreement", "destination": "destination-proof"}
-HOME_LINKS += [("/wx/records", "我的签约及毕业去向登记"), ("/wx/profile", "我的信息")]
+HOME_LINKS += [("/wx/records", "我的签约及毕业去向登记"), ("/wx/messages", "消息记录"), ("/wx/profile", "我的信息")]
 
 
 def form_data(page: WeChatPage, kind: str) -> dict:
@@ -151,6 +152,14 @@ class ProfilePage(WeChatPage):
         self.redirect("/wx/records")
 
 
+class MessagesPage(WeChatPage):
+    @graduate_page
+    async def get(self):
+        page = self.get_query_argument("page", "1")
+        result = await my_messages(self.db, self.current_user.graduate_id, int(page) if page.isdigit() else 1)
+        self.render("graduate/messages.html", result=result)
+
+
 class IndexPage(WeChatPage):
     async def get(self):
         self.render("graduate/index.html", demo=self.config.app_env != "production")
@@ -164,4 +173,5 @@ routes = [
     (r"/wx/records/(\d+)/edit", RecordFormPage),
     (r"/wx/records/(\d+)/act/([a-z_]+)", RecordActionPage),
     (r"/wx/profile", ProfilePage),
+    (r"/wx/messages", MessagesPage),
 ]

@@ -41,6 +41,24 @@ def described(row: dict) -> dict:
     return row
 
 
+GRADUATE_COLUMNS = "d.id, d.record_id, d.channel, d.template, d.content, d.status, d.created_at, d.sent_at"
+
+
+async def delivery_page(db, where: str, args: list, page: int, columns: str) -> dict:
+    total = await db.fetchone(
+        f"SELECT COUNT(*) AS n FROM deliveries d JOIN graduates g ON g.id=d.graduate_id WHERE {where}", args)
+    rows = await db.fetchall(
+        f"SELECT {columns} FROM deliveries d JOIN graduates g ON g.id=d.graduate_id WHERE {where}"
+        " ORDER BY d.id DESC LIMIT %s OFFSET %s", [*args, PAGE_SIZE, (page - 1) * PAGE_SIZE])
+    return {"total": total["n"], "page": page, "page_size": PAGE_SIZE, "items": [described(r) for r in rows]}
+
+
+async def my_messages(db, graduate_id: int, page: int = 1) -> dict:
+    """A graduate's own messages; the SMS sent to a unit on their behalf (agreement links) are not theirs."""
+    return await delivery_page(db, "d.graduate_id=%s AND d.template<>'employer_link'", [graduate_id], page,
+                               GRADUATE_COLUMNS)
+
+
 class LogHandler(BaseHandler):
     def query(self, model):
         """?status=&channel= : an empty parameter means no filter."""
@@ -48,12 +66,7 @@ class LogHandler(BaseHandler):
                                 if self.get_query_argument(k) != ""})
 
     async def page_of(self, where: str, args: list, page: int, columns: str) -> dict:
-        total = await self.db.fetchone(
-            f"SELECT COUNT(*) AS n FROM deliveries d JOIN graduates g ON g.id=d.graduate_id WHERE {where}", args)
-        rows = await self.db.fetchall(
-            f"SELECT {columns} FROM deliveries d JOIN graduates g ON g.id=d.graduate_id WHERE {where}"
-            " ORDER BY d.id DESC LIMIT %s OFFSET %s", [*args, PAGE_SIZE, (page - 1) * PAGE_SIZE])
-        return {"total": total["n"], "page": page, "page_size": PAGE_SIZE, "items": [described(r) for r in rows]}
+        return await delivery_page(self.db, where, args, page, columns)
 
 
 class MyMessagesHandler(LogHandler):
@@ -62,9 +75,7 @@ class MyMessagesHandler(LogHandler):
          tag="notify")
     async def get(self):
         q = self.query(MessagesQuery)
-        self.write_json(await self.page_of(
-            "d.graduate_id=%s", [self.current_user.graduate_id], q.page,
-            "d.id, d.record_id, d.channel, d.template, d.content, d.status, d.created_at, d.sent_at"))
+        self.write_json(await my_messages(self.db, self.current_user.graduate_id, q.page))
 
 
 class SchoolDeliveriesHandler(LogHandler):

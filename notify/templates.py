@@ -146,7 +146,9 @@ SMS_ONLY = ("employer_link",)
 
 def employer_link_sms(config, payload: dict, context: dict) -> tuple[str, dict]:
     code, params = sms_templates.employer_agreement_link(context.get("graduate_name") or "", payload["link"])
-    text = sms_templates.TEMPLATES[code].render(params, config.public_base_url)
+    # the log shows the text with the link's token cut short: the link is the unit's, not the log readers'
+    shown = {**params, "path": params["path"][:6] + "…"}
+    text = sms_templates.TEMPLATES[code].render(shown, config.public_base_url)
     return f"【{config.sms_sign_name}】{text}", {"template_code": code, "params": params}
 
 

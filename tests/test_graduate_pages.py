@@ -80,3 +80,13 @@ async def test_supplementary_only_graduate_sees_only_that_form(world, client, em
     assert "定向/委培毕业去向补充登记" in records and "未签就业协议" not in records
     form = page(await c.get("/wx/records/new?kind=destination"))
     assert "定向/委培毕业去向补充登记" in form and "升学" not in form
+
+
+@pytest.mark.gen_test
+async def test_messages_page_lists_my_deliveries(world, client, emulator, sql):
+    g, c = await bound_graduate(world, client, emulator)
+    sql("INSERT INTO deliveries (outbox_id, graduate_id, record_id, event_id, template, channel, idempotency_key,"
+        " status, content, message) VALUES (1, %s, NULL, NULL, 'audit_result', 'wechat', %s, 'sent', %s, '{}')",
+        (g["id"], f"test:{g['id']}:wechat", "审核结果通知｜审核事项：线上签约"))
+    resp = await c.get("/wx/messages")
+    assert resp.status == 200 and "审核结果通知" in page(resp) and "已发送" in page(resp)

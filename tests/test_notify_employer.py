@@ -25,6 +25,8 @@ async def test_agreement_link_sms_reaches_the_unit_contact_once_per_link(world, 
     texts = [m["text"] for m in received]
     assert len(texts) == 2 and any(first in t for t in texts) and any(second in t for t in texts)
     assert all(f.g["name"] in t for t in texts)
+    logged = sql("SELECT content FROM deliveries WHERE record_id=%s AND template='employer_link'", (rid,))
+    assert len(logged) == 2 and not any(first in r["content"] or second in r["content"] for r in logged)
     again = await notifier.run_once()
     assert again == 0 and len(await support.sms_received(sms_emulator, UNIT["contact_mobile"])) == 2
 
