@@ -99,6 +99,10 @@ class BaseHandler(tornado.web.RequestHandler):
     def max_body_bytes(self) -> int:
         return MAX_JSON_BYTES
 
+    def _request_summary(self) -> str:
+        # error logs name the path, never the query string (it may carry ID numbers, phones, tokens)
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
     def check_xsrf_cookie(self):
         try:
             super().check_xsrf_cookie()

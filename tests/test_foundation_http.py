@@ -112,3 +112,17 @@ async def test_post_without_xsrf_token_is_refused(client):
 async def test_wrong_method_is_405_json(client):
     resp = await client().request("DELETE", "/api/me")
     assert resp.status == 405 and resp.error == "method_not_allowed"
+
+
+@pytest.mark.gen_test
+async def test_access_log_never_shows_query_strings(world, client, caplog):
+    import logging
+    school = await world.school()
+    [g] = await world.graduates(school, login=False)
+    c = client()
+    await c.login(await world.user("school", school_id=school["id"]))
+    with caplog.at_level(logging.INFO, logger="tornado.access"):
+        await c.get(f"/api/school/graduates?id_number={g['id_number']}")
+        await c.get("/e/some-secret-token")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "/api/school/graduates" in logged and g["id_number"] not in logged and "some-secret-token" not in logged
