@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from server.sample_data import make_credit_code
 from signing import clock
+from signing import transitions as tt
 
 UNIT = {
     "unit_name": "北京示范科技有限公司", "credit_code": make_credit_code(77), "unit_nature": "39",
@@ -13,6 +14,22 @@ UNIT = {
     "contact_mobile": "13800138000", "takes_hukou_archive": True, "supplementary_terms": "试用期三个月。",
 }
 DESTINATION = {"type_code": "80", "fields": {"school_name": "北京大学", "major": "计算机科学与技术"}}
+PROBED: set[tuple[str, str]] = set()  # (kind, state) pairs whose illegal actions were all tried
+
+
+async def probe_illegal_actions(who, record: dict) -> None:
+    """The first time a flow reaches a (kind, state): every action the table lacks there is refused with 409
+    (asked by someone who can see the record) and changes nothing."""
+    key = (record["kind"], record["state"])
+    if key in PROBED:
+        return
+    PROBED.add(key)
+    legal = {t.action for t in tt.actions_from(*key)}
+    for action in sorted(set(tt.ACTION_TEXT) - legal):
+        resp = await who.post(f"/api/records/{record['id']}/actions/{action}", {})
+        assert resp.status == 409 and resp.error == "action_not_allowed", (key, action, resp)
+    after = await who.get(f"/api/records/{record['id']}")
+    assert (after.json["record"]["state"], after.json["record"]["version"]) == (record["state"], record["version"])
 
 
 def deadline(days: int = 7) -> str:
@@ -48,18 +65,26 @@ class Flow:
         g = graduate or self.g
         resp = await (employer_client or self.E).post("/api/employer/invitations", {
             "name": g["name"], "id_number": g["id_number"], "deadline": deadline(days), "data": data or UNIT})
+        if resp.status == 201:
+            await probe_illegal_actions(employer_client or self.E, resp.json["record"])
         return resp
 
     async def new(self, kind, action="submit", data=None, uploads=(), client=None):
         body = {"kind": kind, "action": action, "data": data or (DESTINATION if kind == "destination" else UNIT)}
         if uploads:
             body["upload_ids"] = list(uploads)
-        return await (client or self.G).post("/api/graduate/records", body)
+        resp = await (client or self.G).post("/api/graduate/records", body)
+        if resp.status == 201:
+            await probe_illegal_actions(client or self.G, resp.json["record"])
+        return resp
 
     async def act(self, who, record_id, action, **body):
         current = await who.get(f"/api/records/{record_id}")
         version = current.json["record"]["version"] if current.status == 200 else 0
-        return await who.post(f"/api/records/{record_id}/actions/{action}", {"version": version, **body})
+        resp = await who.post(f"/api/records/{record_id}/actions/{action}", {"version": version, **body})
+        if resp.status == 200:
+            await probe_illegal_actions(who, resp.json["record"])
+        return resp
 
     def upload(self, kind="paper-agreement", graduate=None) -> int:
         g = graduate or self.g

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from signing import transitions as tt
-from tests.flows import CANCEL, DESTINATION, REJECT, UNIT, Flow
+from tests.flows import CANCEL, DESTINATION, PROBED, REJECT, UNIT, Flow, probe_illegal_actions
 
 
 async def ok(resp, state=None, stage=None):
@@ -70,7 +70,9 @@ async def test_online_refuse_revoke_reject_and_expire(world, client, sql, app):
     from signing.expiry import expire_invitations
     assert await expire_invitations(app.db) >= 1
     assert f.state(r4["id"])["state"] == "expired"
-    assert (await f.G.get(f"/api/records/{r4['id']}")).json["record"]["status_text"] == "签约邀请逾期未回应，签约失败"
+    expired = (await f.G.get(f"/api/records/{r4['id']}")).json["record"]
+    assert expired["status_text"] == "签约邀请逾期未回应，签约失败"
+    await probe_illegal_actions(f.G, expired)
 
 
 @pytest.mark.gen_test
@@ -237,6 +239,12 @@ async def test_offline_cancellation_every_route(world, client, sql, kind):
     rid2 = await approved(f, kind)
     await ok(await f.act(f.G, rid2, "apply_cancel", upload_ids=[f.upload("cancellation-letter")], **CANCEL))
     await ok(await f.act(f.S, rid2, "pass"), "cancelled")
+
+
+def test_every_illegal_action_in_every_state_was_refused():
+    """Runs after the flows above: Flow.act/new probed every action the table lacks in each state reached."""
+    states = {(t.kind, s) for t in tt.TABLE for s in (t.state, t.next_state.lstrip("@")) if s != tt.NEW}
+    assert not states - PROBED, f"states whose illegal actions were never tried: {sorted(states - PROBED)}"
 
 
 def test_every_transition_row_was_taken_through_the_api(sql):
