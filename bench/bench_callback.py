@@ -7,14 +7,13 @@ openid and CreateTime): a replay is answered "success" without work, which would
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import time
 import uuid
 from urllib.parse import urlencode
 
 from bench.common import bare_tornado, bench_env, drop_database, row, run, service
-from bench.loadgen import run_load
+from bench.loadgen import measure
 from server.config import Settings
 
 XML = {"Content-Type": "text/xml"}
@@ -46,12 +45,11 @@ def main() -> None:
     try:
         with bare_tornado() as bare_url, service(env) as base:
             load = dict(concurrency=args.concurrency, requests=args.requests)
-            asyncio.run(run_load(bare_url, **load))  # warm-up
-            bare = asyncio.run(run_load(bare_url, **load))
-            asyncio.run(run_load(base, posts=signed_pool(token, "CLICK", args.requests), headers=XML, **load))
-            click = asyncio.run(run_load(base, posts=signed_pool(token, "CLICK", args.requests), headers=XML, **load))
-            subscribe = asyncio.run(run_load(base, posts=signed_pool(token, "subscribe", args.requests),
-                                             headers=XML, **load))
+            bare = measure(bare_url, warm_up=True, **load)
+            measure(base, posts=signed_pool(token, "CLICK", args.requests), headers=XML, **load)
+            click = measure(base, posts=signed_pool(token, "CLICK", args.requests), headers=XML, **load)
+            subscribe = measure(base, posts=signed_pool(token, "subscribe", args.requests),
+                                             headers=XML, **load)
         print(f"WeChat callback benchmark, {args.concurrency} connections, {args.requests} requests each")
         print(row("bare Tornado hello-world (GET)", bare, bare))
         print(row("POST /wechat/callback click (text reply)", click, bare))

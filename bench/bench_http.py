@@ -6,13 +6,12 @@ beside a bare Tornado hello-world started in the same run. Prints figures and ra
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import urllib.request
 import uuid
 
 from bench.common import bare_tornado, bench_env, drop_database, row, run, service
-from bench.loadgen import run_load
+from bench.loadgen import measure
 
 
 def login(base: str, username: str, password: str) -> str:
@@ -38,10 +37,9 @@ def main() -> None:
         with bare_tornado() as bare_url, service(env) as base:
             cookie = login(base, "school_admin", "demo2026pass")
             load = dict(concurrency=args.concurrency, requests=args.requests)
-            asyncio.run(run_load(bare_url, **load))  # warm-up
-            bare = asyncio.run(run_load(bare_url, **load))
-            health = asyncio.run(run_load(base + "/healthz", **load))
-            me = asyncio.run(run_load(base + "/api/me", headers={"Cookie": cookie}, **load))
+            bare = measure(bare_url, warm_up=True, **load)
+            health = measure(base + "/healthz", **load)
+            me = measure(base + "/api/me", headers={"Cookie": cookie}, **load)
         print(f"HTTP benchmark, {args.concurrency} connections, {args.requests} requests each")
         print(row("bare Tornado hello-world", bare, bare))
         print(row("GET /healthz (MySQL + Redis ping)", health, bare))

@@ -10,7 +10,7 @@ import asyncio
 
 from bench.bench_http import login
 from bench.common import bare_tornado, bench_env, drop_database, row, run, service
-from bench.loadgen import run_load
+from bench.loadgen import measure
 from server.app import Application
 from server.config import Settings
 from server.sample_data import roster_csv, roster_row
@@ -77,13 +77,12 @@ def main() -> None:
             graduate = login(base, "grad1", "demo2026pass")
             school = login(base, "school_viewer", "demo2026pass")
             load = dict(concurrency=32, requests=args.requests)
-            asyncio.run(run_load(bare_url, **load))
-            bare = asyncio.run(run_load(bare_url, **load))
-            mine = asyncio.run(run_load(base + "/api/graduate/records", headers={"Cookie": graduate}, **load))
-            first = asyncio.run(run_load(base + "/api/school/records?state=destination_audit",
-                                         headers={"Cookie": school}, **load))
-            audit = asyncio.run(run_load(base + "/api/school/records?state=destination_audit&page=200",
-                                         headers={"Cookie": school}, **load))
+            bare = measure(bare_url, warm_up=True, **load)
+            mine = measure(base + "/api/graduate/records", headers={"Cookie": graduate}, **load)
+            first = measure(base + "/api/school/records?state=destination_audit",
+                                         headers={"Cookie": school}, **load)
+            audit = measure(base + "/api/school/records?state=destination_audit&page=200",
+                                         headers={"Cookie": school}, **load)
         print(f"Records benchmark, 32 connections; audit list over a cohort of {args.graduates} graduates")
         print(row("bare Tornado hello-world", bare, bare))
         print(row("GET /api/graduate/records (81 records)", mine, bare))

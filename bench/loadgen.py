@@ -67,3 +67,12 @@ async def run_load(url: str, concurrency: int = 32, requests: int = 4000, second
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
     }
+
+
+def measure(url: str, warm_up: bool = False, **load) -> dict:
+    """run_load from synchronous code; with warm_up, one unmeasured run first (the baseline's JIT-free
+    Python still warms its caches and the kernel its sockets)."""
+    import asyncio
+    if warm_up:
+        asyncio.run(run_load(url, **load))
+    return asyncio.run(run_load(url, **load))

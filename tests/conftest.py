@@ -9,10 +9,9 @@ import pymysql
 import pytest
 import redis as syncredis
 
-from server.app import Application
 from server.config import Settings
 from server.migrate import apply_migrations, drop_database
-from tests.support import Client, World
+from tests.support import Client, World, running_app
 
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
@@ -39,10 +38,7 @@ def config(tmp_path_factory):
 
 @pytest.fixture
 def app(config, io_loop):
-    application = Application(config)
-    io_loop.run_sync(application.start)
-    yield application
-    io_loop.run_sync(application.stop)
+    yield from running_app(config, io_loop)
 
 
 @pytest.fixture

@@ -98,6 +98,15 @@ class Client:
                                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
+def running_app(settings, io_loop):
+    """The application started for one test and stopped after it (use with `yield from` in a fixture)."""
+    from server.app import Application
+    application = Application(settings)
+    io_loop.run_sync(application.start)
+    yield application
+    io_loop.run_sync(application.stop)
+
+
 class World:
     """Creates provinces, schools, accounts and graduates with unique names for one test."""
 

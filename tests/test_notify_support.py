@@ -14,9 +14,9 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from notify.delivery import Notifier
-from server.app import Application
 from sms.emulator import make_emulator_app as make_sms_emulator
 from tests import test_wechat_support as wx
+from tests.support import running_app
 from tests.test_wechat_support import new_openid
 
 start_emulator, emulator = wx.start_emulator, wx.emulator
@@ -40,10 +40,7 @@ def app(config, emulator, sms_emulator, base_url, io_loop):
     settings = dataclasses.replace(config, wechat_api_base=emulator.base, wechat_app_id=emulator.appid,
                                    wechat_app_secret=emulator.secret, aliyun_sms_endpoint=sms_emulator.endpoint,
                                    public_base_url=base_url)
-    application = Application(settings)
-    io_loop.run_sync(application.start)
-    yield application
-    io_loop.run_sync(application.stop)
+    yield from running_app(settings, io_loop)
 
 
 @pytest.fixture

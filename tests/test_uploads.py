@@ -10,20 +10,17 @@ import os
 import pytest
 
 from handlers.uploads import UPLOAD_BODY_LIMIT
-from server.app import Application
 from tests import image_corpus as corpus
 from tests import test_wechat_support as support
 from tests.flows import REJECT, Flow
+from tests.support import running_app
 
 start_emulator, emulator = support.start_emulator, support.emulator
 
 
 @pytest.fixture
 def app(config, emulator, base_url, io_loop):
-    application = Application(support.settings_for(config, emulator, base_url))
-    io_loop.run_sync(application.start)
-    yield application
-    io_loop.run_sync(application.stop)
+    yield from running_app(support.settings_for(config, emulator, base_url), io_loop)
 
 
 async def upload_photo(c, content: bytes, kind: str = "stamped-agreement"):

@@ -16,11 +16,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
-import server.app
-from server.app import Application
+from tests.support import running_app
 from wechat.emulator import make_emulator_app
-
-WECHAT_MODULES = ["wechat.callback", "wechat.oauth", "wechat.binding", "wechat.jssdk"]
 
 
 class Emulator:
@@ -87,16 +84,8 @@ def wx_config(config, emulator, base_url):
 
 @pytest.fixture
 def app(wx_config, io_loop):
-    """The application with the WeChat routes added to HANDLER_MODULES (restored afterwards)."""
-    saved = list(server.app.HANDLER_MODULES)
-    server.app.HANDLER_MODULES.extend(m for m in WECHAT_MODULES if m not in saved)
-    try:
-        application = Application(wx_config)
-    finally:
-        server.app.HANDLER_MODULES[:] = saved
-    io_loop.run_sync(application.start)
-    yield application
-    io_loop.run_sync(application.stop)
+    """The application pointed at this test's WeChat emulator."""
+    yield from running_app(wx_config, io_loop)
 
 
 # -- WeChat's side of the callback -----------------------------------------------------------------
