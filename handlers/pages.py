@@ -79,7 +79,13 @@ class RecordPage(WeChatPage):
     @graduate_page
     async def get(self, record_id):
         record = await record_detail(self.db, self.current_user, int(record_id))
-        self.render("graduate/record.html", r=record, done=self.get_query_argument("done", None),
+        dtype = None
+        if record["kind"] == "destination":
+            dtype = await self.db.fetchone("SELECT name, fields FROM destination_types WHERE code=%s",
+                                           (record["data"].get("type_code"),))
+        labels = {f["name"]: f["label"] for f in json.loads(dtype["fields"])} if dtype else {}
+        self.render("graduate/record.html", r=record, done=self.get_query_argument("done", None), dtype=dtype,
+                    labels=labels,
                     action_text=tt.ACTION_TEXT, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
                     unit_fields=UNIT_FIELDS)
 

@@ -90,3 +90,13 @@ async def test_messages_page_lists_my_deliveries(world, client, emulator, sql):
         (g["id"], f"test:{g['id']}:wechat", "审核结果通知｜审核事项：线上签约"))
     resp = await c.get("/wx/messages")
     assert resp.status == 200 and "审核结果通知" in page(resp) and "已发送" in page(resp)
+
+
+@pytest.mark.gen_test
+async def test_destination_record_page_shows_type_name_and_field_labels(world, client, emulator, sql):
+    g, c = await bound_graduate(world, client, emulator)
+    await post_form(c, "/wx/profile", {})
+    resp = await post_form(c, "/wx/records/new", {"kind": "destination", "save": "1", "type_code": "80",
+                                                  "field_school_name": "北京大学", "field_major": "软件工程"})
+    detail = page(await c.get(resp.headers["Location"]))
+    assert "升学（专升本、考研、第二学士学位）" in detail and "录取学校" in detail and "北京大学" in detail
