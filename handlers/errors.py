@@ -57,6 +57,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "unknown_destination_type": (400, "请选择有效的去向类型"),
     "employer_not_certified": (403, "单位尚未通过实名认证，暂不能发起签约邀请"),
     "employer_registered": (409, "该统一社会信用代码的单位已注册"),
+    "warning_exists": (409, "本校已将该单位标记为预警单位"),
     "graduate_not_found": (404, "未找到该毕业生，请核对姓名和身份证号"),
     "invalid_credit_code": (400, "统一社会信用代码不正确"),
     "invalid_record_data": (400, "填写的信息格式不正确"),

@@ -23,6 +23,7 @@ HANDLER_MODULES = [
     "handlers.settings",
     "handlers.records",
     "handlers.employers",
+    "handlers.warnings",
     "wechat.callback",
     "wechat.oauth",
     "wechat.binding",

@@ -34,6 +34,8 @@ POLICY = {
     "school.records.read": _module_read("employment"),
     "employer.self": lambda a: a.role == "employer" and a.employer_id is not None,
     "admin.employers": lambda a: a.role == "admin",
+    "warnings.read": _module_read("employment"),
+    "warnings.write": _module_write("employment", roles=("school",)),
     "notify.deliveries.read": _module_read("employment"),
 }
 

@@ -9,6 +9,7 @@ from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
 from signing.records_service import RECORD_COLUMNS, decode, load_context
+from signing.warnings import warning_for
 
 LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_number, r.deadline, r.version,"
                 " r.created_at, r.updated_at, r.department, r.level, r.cohort, r.employer_id,"
@@ -49,6 +50,8 @@ async def record_detail(db, actor: Actor, record_id: int, now: datetime | None =
         summarize(record)
         record["actions"] = rules.available_actions(actor, record, ctx)
         record["timeline"] = await timeline(cur, record_id)
+        record["unit_warning"] = await warning_for(cur, actor, record["school_id"],
+                                                   (record["data"] or {}).get("credit_code"))
         if record["employer_id"]:
             await cur.execute("SELECT id, name, credit_code, certification FROM employers WHERE id=%s",
                               (record["employer_id"],))
