@@ -24,6 +24,7 @@ HANDLER_MODULES = [
     "handlers.records",
     "handlers.employers",
     "handlers.warnings",
+    "handlers.reports",
     "wechat.callback",
     "wechat.oauth",
     "wechat.binding",

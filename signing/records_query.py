@@ -109,6 +109,9 @@ async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size
         if filters.get(column) not in (None, ""):
             cond += f" AND r.{column}=%s"
             args.append(filters[column])
+    if filters.get("states"):
+        cond += " AND r.state IN (" + ",".join(["%s"] * len(filters["states"])) + ")"
+        args.extend(filters["states"])
     if actor.role != "graduate":
         cond += " AND r.state NOT IN ('draft','discarded')"  # a graduate's drafts are theirs alone
     graduate_cond, graduate_args = "", []

@@ -1,0 +1,52 @@
+"""数据统计 and the CSV exports of the filtered lists."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.flows import REJECT, Flow
+
+
+@pytest.mark.gen_test
+async def test_statistics_count_registered_under_audit_and_not_registered(world, client, sql):
+    f = await Flow(world, client, sql).setup(graduates=4)
+    g2 = await f.login(f.graduates[1]["username"])
+    signed = (await f.new("offline")).json["record"]["id"]
+    await f.act(f.S, signed, "pass")
+    await f.new("destination", client=g2, uploads=[f.upload("destination-proof", f.graduates[1])])
+    stats = (await f.S.get(f"/api/school/statistics?cohort={f.school['cohort']}")).json
+    assert stats["totals"] == {"total": 4, "registered": 0, "under_audit": 2, "not_registered": 2}
+    await f.act(f.G, signed, "upload_stamped", upload_ids=[f.upload("stamped-agreement")])
+    await f.act(f.S, signed, "pass")
+    stats = (await f.S.get(f"/api/school/statistics?cohort={f.school['cohort']}")).json
+    assert stats["totals"]["registered"] == 1 and stats["rows"][0]["unit"] == "计算机学院"
+    assert {"kind": "offline", "state": "signed", "count": 1} in [
+        {k: s[k] for k in ("kind", "state", "count")} for s in stats["by_state"]]
+    province = await f.login(await world.user("province", province_code=f.school["province"]))
+    prov = (await province.get(f"/api/school/statistics?cohort={f.school['cohort']}")).json
+    assert any(r["total"] >= 4 for r in prov["rows"])
+    assert (await f.G.get("/api/school/statistics")).status == 403
+
+
+@pytest.mark.gen_test
+async def test_export_is_the_filtered_list_as_csv_with_masked_ids(world, client, sql):
+    f = await Flow(world, client, sql).setup(graduates=2)
+    g2 = await f.login(f.graduates[1]["username"])
+    returned = (await f.new("offline")).json["record"]["id"]
+    await f.act(f.S, returned, "return", **REJECT)
+    await f.new("destination", client=g2, uploads=[f.upload("destination-proof", f.graduates[1])])
+    resp = await f.S.get("/api/school/records/export")
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    text = resp.body.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["类型"] for r in rows} == {"线下签约（申请就业协议）", "其他毕业去向登记"}
+    assert all(g["id_number"] not in text for g in f.graduates) and all("*" in r["身份证号"] for r in rows)
+    only_returned = list(csv.DictReader(io.StringIO(
+        (await f.S.get("/api/school/records/export?returned=true")).body.decode("utf-8-sig"))))
+    assert [r["状态"] for r in only_returned] == ["协议审核待提交（老师退回）"]
+    dept_other = await f.login(await world.user("department", school_id=f.school["id"], department="物理学院"))
+    other_rows = list(csv.DictReader(io.StringIO(
+        (await dept_other.get("/api/school/records/export")).body.decode("utf-8-sig"))))
+    assert other_rows == []
