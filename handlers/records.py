@@ -8,6 +8,7 @@ from pydantic import Field
 
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
+from server.credit import registration_status
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -113,7 +114,11 @@ class AuditViewHandler(BaseHandler):
     @api("The audit view: the record, the unit, the timeline, uploads, and the graduate's platform data beside"
          " the EMS roster data", tag="audit")
     async def get(self, record_id):
-        self.write_json({"record": await record_detail(self.db, self.current_user, int(record_id), audit_view=True)})
+        record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+        # 国家企业信用信息公示系统: the unit's registration status, or "check manually" when unreachable
+        record["unit_registration"] = await registration_status(
+            self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))
+        self.write_json({"record": record})
 
 
 class DestinationTypesHandler(BaseHandler):

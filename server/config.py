@@ -36,6 +36,7 @@ class Settings:
     aliyun_sms_endpoint: str = "127.0.0.1:8002"
     sms_sign_name: str = "毕业去向登记"
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
+    credit_service_url: str = "http://127.0.0.1:8004/api/enterprises"
     upload_dir: str = "var/uploads"
     max_body_bytes: int = 12 * 1024 * 1024
     # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
@@ -72,7 +73,7 @@ class Settings:
         for name in ("wechat_app_secret", "aliyun_access_key_secret"):
             if getattr(self, name) == getattr(Settings, name):
                 problems.append(f"{name.upper()} is the demo default")
-        for name in ("wechat_api_base", "aliyun_sms_endpoint", "ems_sync_url"):
+        for name in ("wechat_api_base", "aliyun_sms_endpoint", "ems_sync_url", "credit_service_url"):
             value = getattr(self, name)
             host = urlparse(value if "//" in value else "//" + value).hostname or ""
             if host in EMULATOR_HOSTS:

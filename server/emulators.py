@@ -15,6 +15,7 @@ def _port_of(url: str) -> int:
 
 def emulator_apps(config) -> list[tuple[str, object, int]]:
     """(name, tornado application, port) for every emulator."""
+    from server.credit_emulator import make_emulator_app as credit_app
     from server.ems_emulator import make_emulator_app as ems_app
     from sms.emulator import make_emulator_app as sms_app
     from wechat.emulator import make_emulator_app as wechat_app
@@ -23,6 +24,7 @@ def emulator_apps(config) -> list[tuple[str, object, int]]:
         ("Aliyun SMS", sms_app({config.aliyun_access_key_id: config.aliyun_access_key_secret},
                                site=config.public_base_url), _port_of(config.aliyun_sms_endpoint)),
         ("EMS", ems_app(), _port_of(config.ems_sync_url)),
+        ("enterprise credit service", credit_app(), _port_of(config.credit_service_url)),
     ]
 
 

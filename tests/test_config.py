@@ -9,6 +9,7 @@ GOOD = {
     "WECHAT_APP_SECRET": "real-secret", "ALIYUN_ACCESS_KEY_SECRET": "real-secret",
     "WECHAT_API_BASE": "https://api.weixin.qq.com/", "ALIYUN_SMS_ENDPOINT": "dysmsapi.aliyuncs.com",
     "EMS_SYNC_URL": "https://ems.example.gov.cn/api/sync",
+    "CREDIT_SERVICE_URL": "https://credit.example.gov.cn/api/enterprises",
     **{f"WECHAT_TPL_{name}": f"real-template-{name.lower()}" for name in (
         "INVITATION", "AUDIT_RESULT", "RECORD_EDITED", "CANCEL_REQUEST", "CANCEL_ANSWER", "FORCED_CANCELLATION")},
 }
@@ -22,7 +23,7 @@ def test_production_starts_with_real_secrets_and_endpoints():
     ("COOKIE_SECRET", ""), ("COOKIE_SECRET", "short"), ("DATA_KEY", ""),
     ("WECHAT_API_BASE", "http://127.0.0.1:8001/"), ("ALIYUN_SMS_ENDPOINT", "127.0.0.1:8002"),
     ("EMS_SYNC_URL", "http://localhost:8003/api/sync"), ("WECHAT_APP_SECRET", ""),
-    ("WECHAT_TPL_INVITATION", ""),
+    ("WECHAT_TPL_INVITATION", ""), ("CREDIT_SERVICE_URL", "http://127.0.0.1:8004/api/enterprises"),
 ])
 def test_production_refuses_defaults_and_emulators(name, value):
     env = dict(GOOD)
