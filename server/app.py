@@ -25,6 +25,7 @@ HANDLER_MODULES = [
     "handlers.employers",
     "handlers.warnings",
     "handlers.reports",
+    "handlers.registrations",
     "wechat.callback",
     "wechat.oauth",
     "wechat.binding",

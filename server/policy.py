@@ -35,6 +35,9 @@ POLICY = {
     "employer.self": lambda a: a.role == "employer" and a.employer_id is not None,
     "admin.employers": lambda a: a.role == "admin",
     "warnings.read": _module_read("employment"),
+    # archive/hukou: the module's own permission is checked by the handler and signing/registrations.py
+    "registrations.read": lambda a: a.role in ("ministry", "province", "school", "department"),
+    "registrations.review": lambda a: a.role in ("school", "department"),
     "warnings.write": _module_write("employment", roles=("school",)),
     "notify.deliveries.read": _module_read("employment"),
 }
