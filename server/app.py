@@ -26,6 +26,7 @@ HANDLER_MODULES = [
     "handlers.warnings",
     "handlers.reports",
     "handlers.registrations",
+    "handlers.admin",
     "wechat.callback",
     "wechat.oauth",
     "wechat.binding",

@@ -124,6 +124,7 @@ async def _load(app: Application) -> list[str]:
         f"  {base}/wx/oauth?next=/wx/records   graduate H5 pages through the emulated WeChat authorisation:"
         " type any openid, then bind with a graduate's phone (or ID number) and the demo password",
         f"  {base}/demo/phones          what each graduate's emulated phone and WeChat received",
+        f"  {base}/admin                staff pages (log in as school_admin, dept1, province_bj or ministry)",
         f"  {base}/api/openapi.json     every JSON endpoint (log in with POST /api/login as staff or employer)",
         f"  {base}/healthz",
     ]

@@ -1,0 +1,151 @@
+"""Admin pages for staff (school, department, province, ministry) on a PC browser: login, the records list
+with its filters and exports, the audit page with the actions the table allows, and statistics. Every page
+goes through the same services and policy as the JSON API."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+from handlers.base import BaseHandler
+from handlers.errors import status_and_message
+from handlers.records import RecordListQuery, id_hash_of
+from server import accounts
+from server.credit import registration_status
+from signing import clock
+from signing import transitions as tt
+from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
+from signing.errors import DomainError
+from signing.records_query import list_records, record_detail
+from signing.records_service import ActionInput, perform
+from signing.statistics import statistics
+from wechat.pages import safe_next
+
+STAFF = ("school", "department", "province", "ministry")
+CODE_LISTS = {"unit_nature": UNIT_NATURES, "unit_industry": UNIT_INDUSTRIES, "job_category": JOB_CATEGORIES}
+FIELD_LABELS = {"unit_name": "单位名称", "credit_code": "统一社会信用代码", "unit_nature": "单位性质",
+                "unit_industry": "单位行业", "unit_location": "单位所在地", "unit_address": "通讯地址",
+                "job_category": "职位类别", "position_title": "职位名称", "work_location": "工作地点",
+                "contact_name": "单位联系人", "contact_phone": "联系人电话", "contact_mobile": "联系人手机",
+                "contact_email": "联系人邮箱", "takes_hukou_archive": "单位是否解决户档",
+                "supplementary_terms": "协议补充内容", "type_code": "去向类型", "fields": "去向信息"}
+ROSTER_LABELS = {"name": "姓名", "gender": "性别", "ethnicity": "民族", "political_status": "政治面貌",
+                 "department": "院系", "major": "专业", "level": "学历层次", "study_length": "学制",
+                 "student_number": "学号", "graduation_month": "毕业时间", "training_mode": "培养方式", "origin": "生源地"}
+
+
+class AdminPage(BaseHandler):
+    def render_message(self, title: str, message: str, status: int = 200) -> None:
+        self.set_status(status)
+        self.render("admin/message.html", title=title, message=message)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DomainError) and not self._finished:
+            status, message = status_and_message(e.code, e.message)
+            self.clear()
+            self.render_message("无法完成操作", message, status)
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status_code, "internal_error" if status_code >= 500
+                                                                  else "http_error")
+        self.clear()
+        self.render_message("无法完成操作", status_and_message(code)[1], status_code)
+
+
+def staff_page(method):
+    """Logged-in staff only; others go to the login page and come back."""
+    @functools.wraps(method)
+    async def wrapper(self: AdminPage, *args, **kwargs):
+        if self.current_user is None or self.current_user.role not in STAFF:
+            self.redirect("/admin/login?" + urlencode({"next": safe_next(self.request.uri, "/admin")}))
+            return None
+        return await method(self, *args, **kwargs)
+    return wrapper
+
+
+class LoginPage(AdminPage):
+    async def get(self):
+        self.render("admin/login.html", error=None, next=safe_next(self.get_query_argument("next", None), "/admin"))
+
+    async def post(self):
+        next_path = safe_next(self.get_body_argument("next", None), "/admin")
+        try:
+            user = await accounts.authenticate(self.db, self.redis, self.vault, self.get_body_argument("username", ""),
+                                               self.get_body_argument("password", ""))
+        except DomainError as exc:
+            self.set_status(status_and_message(exc.code)[0])
+            self.render("admin/login.html", error=status_and_message(exc.code, exc.message)[1], next=next_path)
+            return
+        if user["role"] not in STAFF:
+            self.set_status(403)
+            self.render("admin/login.html", error="此入口供学校、院系、省级和部级用户使用", next=next_path)
+            return
+        self.start_session(user)
+        self.redirect(next_path)
+
+
+class LogoutPage(AdminPage):
+    async def post(self):
+        self.end_session()
+        self.redirect("/admin/login")
+
+
+class DashboardPage(AdminPage):
+    @staff_page
+    async def get(self):
+        cohort = int(self.get_query_argument("cohort", "") or clock.today().year)
+        self.render("admin/dashboard.html", stats=await statistics(self.db, self.current_user, cohort), cohort=cohort,
+                    actor=self.current_user)
+
+
+class RecordsPage(AdminPage):
+    @staff_page
+    async def get(self):
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments if self.get_query_argument(k)}
+        q = self.query_from(args)
+        filters = q.model_dump(exclude={"page", "page_size", "id_number"})
+        result = await list_records(self.db, self.current_user, filters, q.page, q.page_size,
+                                    id_hash_of(self, q.id_number))
+        self.render("admin/records.html", result=result, args=args, kinds=tt.KINDS, states=tt.STATE_TEXT,
+                    query=urlencode(args), page=q.page, page_size=q.page_size, actor=self.current_user)
+
+    def query_from(self, args: dict) -> RecordListQuery:
+        from handlers.base import validate
+        return validate(RecordListQuery, args)
+
+
+class AuditPage(AdminPage):
+    @staff_page
+    async def get(self, record_id):
+        record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+        record["unit_registration"] = await registration_status(
+            self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))
+        self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,
+                    code_lists=CODE_LISTS, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
+                    done=self.get_query_argument("done", None), action_text=tt.ACTION_TEXT, actor=self.current_user)
+
+
+class AuditActionPage(AdminPage):
+    @staff_page
+    async def post(self, record_id, action):
+        arg = self.get_body_argument
+        changes = {k[7:]: v.strip() for k, vs in self.request.body_arguments.items() if k.startswith("change_")
+                   for v in [vs[0].decode("utf-8", "replace")] if v.strip()}
+        if action == "edit_destination":  # destination fields arrive one input each
+            changes = {"fields": {k[6:]: v for k, v in changes.items() if k.startswith("field_")}}
+        version = arg("version", "")
+        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+            version=int(version) if version.isdigit() else None, reason=arg("reason", None) or None,
+            explanation=arg("explanation", "").strip() or None, changes=changes or None))
+        self.redirect(f"/admin/records/{int(record_id)}?done={action}")
+
+
+routes = [
+    (r"/admin/login", LoginPage),
+    (r"/admin/logout", LogoutPage),
+    (r"/admin", DashboardPage),
+    (r"/admin/records", RecordsPage),
+    (r"/admin/records/(\d+)", AuditPage),
+    (r"/admin/records/(\d+)/act/([a-z_]+)", AuditActionPage),
+]

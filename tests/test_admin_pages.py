@@ -1,0 +1,66 @@
+"""Staff pages: login, dashboard, records list, audit page and its action forms."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.flows import Flow
+from tests.support import PASSWORD
+
+
+async def form_post(c, path: str, fields: dict):
+    from urllib.parse import urlencode
+    return await c.request("POST", path, body=urlencode({**fields, "_xsrf": c.cookies["_xsrf"]}).encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}, xsrf=False)
+
+
+async def staff(world, client, role="school", **scope):
+    c = client()
+    resp = await form_post(c, "/admin/login", {"username": await world.user(role, **scope), "password": PASSWORD,
+                                               "next": "/admin"})
+    assert resp.status == 302 and resp.headers["Location"] == "/admin", resp
+    return c
+
+
+@pytest.mark.gen_test
+async def test_login_page_refuses_wrong_passwords_and_graduates(world, client):
+    school = await world.school()
+    [g] = await world.graduates(school)
+    c = client()
+    assert (await c.get("/admin/records")).headers["Location"].startswith("/admin/login?next=")
+    bad = await form_post(c, "/admin/login", {"username": await world.user("school", school_id=school["id"]),
+                                              "password": "wrong-pass1"})
+    assert bad.status == 401 and "账号或密码错误" in bad.body.decode()
+    grad = await form_post(c, "/admin/login", {"username": g["username"], "password": PASSWORD})
+    assert grad.status == 403
+
+
+@pytest.mark.gen_test
+async def test_audit_through_the_pages(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("offline")).json["record"]["id"]
+    sql("UPDATE graduates SET political_status='中共党员' WHERE id=%s", (f.g["id"],))
+    c = await staff(world, client, school_id=f.school["id"])
+    dashboard = (await c.get(f"/admin?cohort={f.school['cohort']}")).body.decode()
+    assert "就业协议审核中" in dashboard
+    listing = (await c.get("/admin/records?state=agreement_audit")).body.decode()
+    assert f.g["name"] in listing and f.g["id_number"] not in listing
+    page = (await c.get(f"/admin/records/{rid}")).body.decode()
+    assert 'class="diff"' in page and "中共党员" in page and "审核通过" in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    missing = await form_post(c, f"/admin/records/{rid}/act/return", {"version": version, "reason": "协议信息有误"})
+    assert missing.status == 400 and "请填写具体说明" in missing.body.decode()
+    done = await form_post(c, f"/admin/records/{rid}/act/pass", {"version": version})
+    assert done.status == 302 and sql("SELECT state FROM records WHERE id=%s", (rid,))[0]["state"] == "agreement_approved"
+
+
+@pytest.mark.gen_test
+async def test_read_only_and_other_school_staff(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("offline")).json["record"]["id"]
+    ro = await staff(world, client, school_id=f.school["id"], permissions={"employment": "read_only"})
+    page = (await ro.get(f"/admin/records/{rid}")).body.decode()
+    assert f.g["name"] in page and "/act/" not in page
+    other = await staff(world, client, school_id=(await world.school())["id"])
+    assert (await other.get(f"/admin/records/{rid}")).status == 404
