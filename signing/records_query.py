@@ -15,12 +15,17 @@ LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_
                 " r.created_at, r.updated_at, r.department, r.level, r.cohort, r.employer_id,"
                 " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
                 " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.type_code')) AS type_code,"
-                " g.name, g.id_masked, g.major, g.student_number, g.status AS graduate_status")
+                " g.name, g.id_masked, g.major, g.student_number, g.status AS graduate_status,"
+                " (SELECT p.agreement_type FROM schools s JOIN provinces p ON p.code=s.province_code"
+                "  WHERE s.id=r.school_id) AS agreement_type")
 
 
-def summarize(row: dict) -> dict:
+def summarize(row: dict, agreement_type: str | None = None) -> dict:
+    agreement_type = agreement_type or row.get("agreement_type")
     row["kind_text"] = tt.KINDS[row["kind"]]
-    row["status_text"] = tt.status_text(row["state"], row["audit_stage"])
+    row["status_text"] = tt.status_text(row["state"], row["audit_stage"], agreement_type)
+    for action in row.get("actions", ()):
+        action["text"] = tt.verify_wording(action["text"], row["state"], agreement_type)
     return row
 
 
@@ -47,8 +52,9 @@ async def record_detail(db, actor: Actor, record_id: int, now: datetime | None =
         ctx = await load_context(cur, record["graduate_id"], now, actor)
         if not rules.can_see(actor, record, ctx.settings["province_code"]):
             raise DomainError("not_found")
-        summarize(record)
         record["actions"] = rules.available_actions(actor, record, ctx)
+        record["agreement_type"] = ctx.settings["agreement_type"]
+        summarize(record)
         record["timeline"] = await timeline(cur, record_id)
         record["unit_warning"] = await warning_for(cur, actor, record["school_id"],
                                                    (record["data"] or {}).get("credit_code"))
@@ -150,6 +156,6 @@ async def own_records(db, actor: Actor, now: datetime | None = None, limit: int 
             decode(row)
             if row["graduate_id"] not in contexts:
                 contexts[row["graduate_id"]] = await load_context(cur, row["graduate_id"], now, actor)
-            summarize(row)
             row["actions"] = rules.available_actions(actor, row, contexts[row["graduate_id"]])
+            summarize(row, contexts[row["graduate_id"]].settings["agreement_type"])
     return rows

@@ -231,8 +231,19 @@ def resolve_next(t: Transition, first_stage: str) -> tuple[str, str | None]:
     return t.next_state, None
 
 
-def status_text(state: str, stage: str | None) -> str:
-    return STATE_TEXT[state].format(stage={"department": "学院", "school": "学校"}.get(stage or "", "学院/学校"))
+# Under two-party agreements the school verifies (鉴证) signings and cancellations instead of auditing (审核)
+# them; agreement applications, paper registrations and destinations are audited either way.
+VERIFIED_STATES = {"online_audit", "signing_audit", "cancel_audit_online", "cancel_audit"}
+
+
+def status_text(state: str, stage: str | None, agreement_type: str | None = None) -> str:
+    return verify_wording(
+        STATE_TEXT[state].format(stage={"department": "学院", "school": "学校"}.get(stage or "", "学院/学校")),
+        state, agreement_type)
+
+
+def verify_wording(text: str, state: str, agreement_type: str | None) -> str:
+    return text.replace("审核", "鉴证") if agreement_type == "two_party" and state in VERIFIED_STATES else text
 
 
 def is_active(state: str) -> bool:

@@ -326,3 +326,21 @@ async def test_department_then_school_department_return_acts_at_once(world, clie
     assert resp.status == 200 and resp.json["record"]["state"] == "destination_returned"
     note = f.outbox(rid, "notify")[-1]
     assert "destination_returned" in note["payload"]
+
+
+@pytest.mark.gen_test
+async def test_two_party_provinces_verify_signings_instead_of_auditing(world, client, sql):
+    f = Flow(world, client, sql)
+    province = await world.province(agreement_type="two_party")
+    school = await world.school(province=province)
+    f.school, f.graduates = school, await world.graduates(school, department="计算机学院")
+    f.g, f.employer = f.graduates[0], await world.employer()
+    f.S = await f.login(await world.user("school", school_id=school["id"]))
+    f.E, f.G = await f.login(f.employer["username"]), await f.login(f.g["username"])
+    rid = (await f.invite()).json["record"]["id"]
+    accepted = (await f.act(f.G, rid, "accept")).json["record"]
+    assert accepted["status_text"] == "学生已同意签约，等待学校鉴证"
+    view = (await f.S.get(f"/api/records/{rid}")).json["record"]
+    assert "鉴证通过" in [a["text"] for a in view["actions"]]
+    listed = (await f.S.get("/api/school/records?state=online_audit")).json["items"]
+    assert listed[0]["status_text"] == "学生已同意签约，等待学校鉴证"
