@@ -38,7 +38,6 @@ class Settings:
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
     credit_service_url: str = "http://127.0.0.1:8004/api/enterprises"
     upload_dir: str = "var/uploads"
-    max_body_bytes: int = 12 * 1024 * 1024
     # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
     wechat_tpl_invitation: str = "demo_tpl_invitation"
     wechat_tpl_audit_result: str = "demo_tpl_audit_result"
