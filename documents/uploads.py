@@ -18,25 +18,26 @@ from signing.errors import DomainError
 # Decoding photos and drawing PDFs is CPU work of 0.1-1 s: our own threads, off the event loop, so it
 # neither blocks requests nor starves the default executor (password hashing runs there).
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="documents")
-VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "ministry")
+VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "ministry", "admin")
 
 
 async def run_blocking(fn, *args):
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
 
 
-async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int,
-                        uploaded_by: int | None) -> dict:
-    """Check, store and record one photo; returns {id, kind, width, height, bytes}. DomainError when refused."""
-    checked = await run_blocking(check_image, kind, data)
+async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int | None,
+                        uploaded_by: int | None, employer_id: int | None = None, check_as: str | None = None) -> dict:
+    """Check (as `check_as`, default `kind`), store and record one photo; returns {id, kind, width, height,
+    bytes}. DomainError when refused."""
+    checked = await run_blocking(check_image, check_as or kind, data)
     name = await run_blocking(store.save, checked.content, "jpg")
     try:
         async with db.transaction() as cur:
             await cur.execute(
-                "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, uploaded_by, graduate_id)"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, uploaded_by, graduate_id,"
+                " employer_id) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 (kind, name, checked.sha256, checked.width, checked.height, len(checked.content), uploaded_by,
-                 graduate_id))
+                 graduate_id, employer_id))
             upload_id = cur.lastrowid
     except BaseException:
         store.delete(name)  # no row, no file
@@ -50,7 +51,8 @@ async def viewable_upload(db, actor: Actor, upload_id: int) -> dict:
     record it is attached to (school and department staff in scope, province, ministry, the employer of an
     online record). Anyone else gets not_found, as if it did not exist."""
     row = await db.fetchone(
-        "SELECT u.id, u.kind, u.storage_name, u.graduate_id, u.record_id, r.kind AS record_kind,"
+        "SELECT u.id, u.kind, u.storage_name, u.graduate_id, u.employer_id AS owner_employer_id, u.record_id,"
+        " r.kind AS record_kind,"
         " r.graduate_id AS record_graduate_id, r.school_id, r.department, r.level, r.employer_id, s.province_code"
         " FROM uploads u LEFT JOIN records r ON r.id=u.record_id LEFT JOIN schools s ON s.id=r.school_id"
         " WHERE u.id=%s", (upload_id,))
@@ -58,6 +60,8 @@ async def viewable_upload(db, actor: Actor, upload_id: int) -> dict:
         raise DomainError("not_found")
     if actor.role == "graduate" and row["graduate_id"] == actor.graduate_id:
         return row
+    if row["owner_employer_id"] is not None and (actor.role == "admin" or actor.employer_id == row["owner_employer_id"]):
+        return row  # an employer's certification documents: the employer and the platform administrator
     if row["record_id"] is not None and actor.role != "graduate":
         record = {"kind": row["record_kind"], "graduate_id": row["record_graduate_id"], "school_id": row["school_id"],
                   "department": row["department"], "level": row["level"], "employer_id": row["employer_id"]}

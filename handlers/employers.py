@@ -80,7 +80,8 @@ class AdminEmployersHandler(BaseHandler):
         q = self.query_args(EmployerListQuery)
         cond, args = ("certification=%s", [q.certification]) if q.certification else ("1=1", [])
         rows = await self.db.fetchall(
-            "SELECT id, name, credit_code, certification, certification_method, contact_name, contact_phone_masked,"
+            "SELECT id, name, credit_code, certification, certification_method, licence_upload_id,"
+            " authorisation_upload_id, contact_name, contact_phone_masked,"
             f" address, certification_note, certified_at, created_at FROM employers WHERE {cond}"
             " ORDER BY id DESC LIMIT 50 OFFSET %s", [*args, (q.page - 1) * 50])
         self.write_json({"items": rows})

@@ -131,8 +131,43 @@ class WeChatUploadHandler(BaseHandler):
                                                 uploaded_by=self.current_user.user_id))
 
 
+class EmployerDocumentQuery(Query):
+    document: Literal["licence", "authorisation"] = Field(
+        description="licence 加盖公章的营业执照; authorisation 加盖公章和个人身份证的网签授权书")
+
+
+@tornado.web.stream_request_body
+class EmployerDocumentHandler(StreamedUpload, BaseHandler):
+    """Real-name certification: the unit's stamped business licence and the signing officer's stamped
+    authorisation letter, checked like every photo (a visible red seal included) before the administrator
+    decides."""
+
+    async def prepare(self):
+        self.refuse_declared_size()
+        await super().prepare()
+        if self.current_user is None:
+            raise DomainError("not_logged_in")
+        policy.require(self.current_user, "employer.self")
+        self.document = self.query_args(EmployerDocumentQuery).document
+
+    @authorize("employer.self")
+    @api("Upload a certification document (multipart field 'file'); the latest replaces the previous one",
+         query=EmployerDocumentQuery, tag="employers", content_type="multipart/form-data",
+         responses={"201": "accepted", "413": "too large", "422": "a photo we cannot accept"})
+    async def post(self):
+        content = self.uploaded_file()
+        actor = self.current_user
+        upload = await accept_upload(self.db, file_store(self), f"employer-{self.document}", content,
+                                     graduate_id=None, uploaded_by=actor.user_id, employer_id=actor.employer_id,
+                                     check_as="stamped-agreement")
+        column = "licence_upload_id" if self.document == "licence" else "authorisation_upload_id"
+        async with self.db.transaction() as cur:
+            await cur.execute(f"UPDATE employers SET {column}=%s WHERE id=%s", (upload["id"], actor.employer_id))
+        upload_answer(self, upload)
+
+
 class UploadFileHandler(BaseHandler):
-    @authorize("records.read")
+    @authorize("uploads.read")
     @api("The stored photo (image/jpeg): for the graduate it belongs to and for whoever may see its record",
          tag="uploads", responses={"404": "no such upload for this caller"})
     async def get(self, upload_id):
@@ -149,6 +184,7 @@ class UploadFileHandler(BaseHandler):
 
 
 routes = [
+    (r"/api/employer/certification-documents", EmployerDocumentHandler),
     (r"/api/uploads", UploadHandler),
     (r"/api/uploads/wechat", WeChatUploadHandler),
     (r"/api/uploads/(\d+)", UploadFileHandler),

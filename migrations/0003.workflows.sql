@@ -65,7 +65,8 @@ INSERT INTO destination_types (code, name, category, supplementary_only, fields,
 -- Every accepted upload (after the image checks); the file lives in the file store under `storage_name`.
 CREATE TABLE uploads (
   id BIGINT AUTO_INCREMENT PRIMARY KEY,
-  kind ENUM('stamped-agreement','paper-agreement','cancellation-letter','destination-proof','employer-licence') NOT NULL,
+  kind ENUM('stamped-agreement','paper-agreement','cancellation-letter','destination-proof','employer-licence',
+            'employer-authorisation') NOT NULL,
   storage_name VARCHAR(80) NOT NULL,
   sha256 CHAR(64) NOT NULL,
   width INT NOT NULL,

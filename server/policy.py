@@ -34,6 +34,7 @@ POLICY = {
     "school.records.read": _module_read("employment"),
     "employer.self": lambda a: a.role == "employer" and a.employer_id is not None,
     "admin.employers": lambda a: a.role == "admin",
+    "uploads.read": lambda a: a.role == "admin" or POLICY["records.read"](a),
     "warnings.read": _module_read("employment"),
     # archive/hukou: the module's own permission is checked by the handler and signing/registrations.py
     "registrations.read": lambda a: a.role in ("ministry", "province", "school", "department"),
