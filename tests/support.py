@@ -98,6 +98,18 @@ class Client:
                                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
+def serving(emulator_app, io_loop):
+    """An emulator (any Tornado application) on a free local port for one test; yields the port."""
+    from tornado.httpserver import HTTPServer
+    from tornado.testing import bind_unused_port
+    sock, port = bind_unused_port()
+    server = HTTPServer(emulator_app)
+    server.add_sockets([sock])
+    yield port
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
+
+
 def running_app(settings, io_loop):
     """The application started for one test and stopped after it (use with `yield from` in a fixture)."""
     from server.app import Application

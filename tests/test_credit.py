@@ -5,25 +5,20 @@ import dataclasses
 import json
 
 import pytest
-import tornado.httpserver
-import tornado.testing
 from tornado.httpclient import AsyncHTTPClient
 
 from server.credit_emulator import make_emulator_app
 from tests.flows import UNIT, Flow
-from tests.support import running_app
+from tests.support import running_app, serving
 
 
 @pytest.fixture
 def credit(io_loop):
     emulator = make_emulator_app()
-    server = tornado.httpserver.HTTPServer(emulator)
-    sock, port = tornado.testing.bind_unused_port()
-    server.add_sockets([sock])
-    emulator.url = f"http://127.0.0.1:{port}/api/enterprises"
-    emulator.control = f"http://127.0.0.1:{port}/_control"
-    yield emulator
-    server.stop()
+    for port in serving(emulator, io_loop):
+        emulator.url = f"http://127.0.0.1:{port}/api/enterprises"
+        emulator.control = f"http://127.0.0.1:{port}/_control"
+        yield emulator
 
 
 @pytest.fixture

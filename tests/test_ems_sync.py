@@ -4,24 +4,20 @@ from __future__ import annotations
 import json
 
 import pytest
-import tornado.httpserver
-import tornado.testing
 from tornado.httpclient import AsyncHTTPClient
 
 from server.ems_emulator import make_emulator_app
 from server.ems_sync import EmsSync
 from tests.flows import DESTINATION, Flow
+from tests.support import serving
 
 
 @pytest.fixture
 def ems(io_loop):
     app = make_emulator_app()
-    server = tornado.httpserver.HTTPServer(app)
-    sock, port = tornado.testing.bind_unused_port()
-    server.add_sockets([sock])
-    app.url = f"http://127.0.0.1:{port}"
-    yield app
-    server.stop()
+    for port in serving(app, io_loop):
+        app.url = f"http://127.0.0.1:{port}"
+        yield app
 
 
 async def control(ems, what, body=None):

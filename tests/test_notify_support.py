@@ -10,13 +10,11 @@ from urllib.parse import urlencode
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
-from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
 
 from notify.delivery import Notifier
 from sms.emulator import make_emulator_app as make_sms_emulator
 from tests import test_wechat_support as wx
-from tests.support import running_app
+from tests.support import running_app, serving
 from tests.test_wechat_support import new_openid
 
 start_emulator, emulator = wx.start_emulator, wx.emulator
@@ -26,13 +24,9 @@ start_emulator, emulator = wx.start_emulator, wx.emulator
 def sms_emulator(config, base_url, io_loop):
     app = make_sms_emulator({config.aliyun_access_key_id: config.aliyun_access_key_secret}, site=base_url,
                             hang_seconds=30)
-    sock, port = bind_unused_port()
-    server = HTTPServer(app)
-    server.add_sockets([sock])
-    app.endpoint = f"127.0.0.1:{port}"
-    yield app
-    server.stop()
-    io_loop.run_sync(server.close_all_connections)
+    for port in serving(app, io_loop):
+        app.endpoint = f"127.0.0.1:{port}"
+        yield app
 
 
 @pytest.fixture

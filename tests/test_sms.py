@@ -10,8 +10,6 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-import tornado.httpserver
-import tornado.testing
 from aliyunsdkcore.auth.composer.rpc_signature_composer import get_signed_url
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -21,6 +19,7 @@ from sms import limits, templates
 from sms.client import AliyunSmsClient, classify, is_local_endpoint
 from sms.emulator import aliyun_timestamp, make_emulator_app, signature, string_to_sign
 from sms.templates import TemplateParamError
+from tests.support import serving
 
 KEY_ID, SECRET, SIGN = "test_key", "test_secret", "毕业去向登记"
 
@@ -32,14 +31,10 @@ def new_phone() -> str:
 @pytest.fixture
 def emulator(io_loop):
     app = make_emulator_app({KEY_ID: SECRET}, site="https://wq.example.cn", hang_seconds=5, notice_day_limit=2)
-    sock, port = tornado.testing.bind_unused_port()
-    server = tornado.httpserver.HTTPServer(app)
-    server.add_sockets([sock])
-    app.endpoint = f"127.0.0.1:{port}"
-    app.base_url = f"http://127.0.0.1:{port}"
-    yield app
-    server.stop()
-    io_loop.run_sync(server.close_all_connections)
+    for port in serving(app, io_loop):
+        app.endpoint = f"127.0.0.1:{port}"
+        app.base_url = f"http://127.0.0.1:{port}"
+        yield app
 
 
 @pytest.fixture
