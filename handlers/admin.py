@@ -72,7 +72,7 @@ class LoginPage(AdminPage):
         next_path = safe_next(self.get_body_argument("next", None), "/admin")
         try:
             user = await accounts.authenticate(self.db, self.redis, self.vault, self.get_body_argument("username", ""),
-                                               self.get_body_argument("password", ""))
+                                               self.get_body_argument("password", ""), self.request.remote_ip)
         except DomainError as exc:
             self.set_status(status_and_message(exc.code)[0])
             self.render("admin/login.html", error=status_and_message(exc.code, exc.message)[1], next=next_path)

@@ -36,7 +36,8 @@ class LoginHandler(BaseHandler):
          responses={"401": "wrong credentials", "429": "locked after 5 failures"})
     async def post(self):
         body = self.json_body(LoginBody)
-        user = await accounts.authenticate(self.db, self.redis, self.vault, body.username, body.password)
+        user = await accounts.authenticate(self.db, self.redis, self.vault, body.username, body.password,
+                                           self.request.remote_ip)
         self.start_session(user)
         actor = await accounts.load_actor(self.db, user["id"], user["session_version"], self.request.remote_ip)
         self.write_json({"account": account_view(actor)})

@@ -13,6 +13,7 @@ from signing.personal import id_number_problem, is_valid_phone, normalize_id_num
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
+MAX_FAILURES_PER_ADDRESS = 50  # one address trying many accounts (password spraying) is slowed down too
 _hasher = PasswordHasher()  # argon2id with the library's maintained defaults
 # A real hash of a random password, checked when the account does not exist so timing does not tell.
 _DUMMY_HASH = _hasher.hash("no-such-account-placeholder")
@@ -48,17 +49,24 @@ async def find_login(db, vault, identifier: str) -> dict | None:
     return await db.fetchone("SELECT * FROM users WHERE username=%s", (ident,))
 
 
-async def authenticate(db, redis, vault, identifier: str, password: str) -> dict:
-    """The user row, or DomainError. Failures are counted per identifier in Redis; 5 lock for 15 minutes."""
+async def authenticate(db, redis, vault, identifier: str, password: str, ip: str | None = None) -> dict:
+    """The user row, or DomainError. Failures are counted per identifier in Redis (5 lock it for 15 minutes)
+    and per client address (50 in 15 minutes refuse that address)."""
     key = "login:failures:" + vault.blind_index(identifier.strip().upper())
+    ip_key = "login:address:" + vault.blind_index(ip) if ip else None
     failures = int(await redis.get(key) or 0)
     if failures >= MAX_FAILURES:
         raise DomainError("account_locked")
+    if ip_key and int(await redis.get(ip_key) or 0) >= MAX_FAILURES_PER_ADDRESS:
+        raise DomainError("rate_limited", "登录失败次数过多，请15分钟后再试")
     user = await find_login(db, vault, identifier)
     ok = await verify_password(user["password_hash"] if user else None, password)
     if not ok:
         async with redis.pipeline(transaction=True) as pipe:
-            await pipe.incr(key).expire(key, LOCKOUT_SECONDS).execute()
+            pipe.incr(key).expire(key, LOCKOUT_SECONDS)
+            if ip_key:
+                pipe.incr(ip_key).expire(ip_key, LOCKOUT_SECONDS)
+            await pipe.execute()
         if failures + 1 >= MAX_FAILURES:
             raise DomainError("account_locked")
         raise DomainError("login_failed", f"账号或密码错误，再失败{MAX_FAILURES - failures - 1}次账号将锁定15分钟")

@@ -41,6 +41,14 @@ def app(config, io_loop):
     yield from running_app(config, io_loop)
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_counters(config):
+    """Every test starts with no failed logins counted for its client address (all tests share 127.0.0.1)."""
+    r = syncredis.from_url(config.redis_url)
+    for key in r.scan_iter("login:address:*"):
+        r.delete(key)
+
+
 @pytest.fixture
 def world(app):
     return World(app)

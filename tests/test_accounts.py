@@ -102,3 +102,14 @@ async def test_weak_new_password_is_refused(world, client):
     await c.login(await world.user("ministry"))
     resp = await c.post("/api/me/password", {"old_password": PASSWORD, "new_password": "abcdefgh"})
     assert resp.status == 400 and resp.error == "weak_password"
+
+
+@pytest.mark.gen_test
+async def test_one_address_failing_on_many_accounts_is_slowed_down(world, client, app):
+    from server.accounts import MAX_FAILURES_PER_ADDRESS
+    await app.redis.set("login:address:" + app.vault.blind_index("127.0.0.1"), MAX_FAILURES_PER_ADDRESS, ex=60)
+    try:
+        resp = await client().post("/api/login", {"username": await world.user("ministry"), "password": PASSWORD})
+        assert resp.status == 429 and resp.error == "rate_limited"
+    finally:
+        await app.redis.delete("login:address:" + app.vault.blind_index("127.0.0.1"))

@@ -40,7 +40,7 @@ async def verify_by_password(page: WeChatPage) -> dict:
     if not identifier or not password or len(identifier) > 64 or len(password) > 128:
         raise DomainError("invalid_input", "请填写身份证号或手机号，以及登录密码")
     # authenticate() counts failures per identifier and locks after five.
-    return await accounts.authenticate(page.db, page.redis, page.vault, identifier, password)
+    return await accounts.authenticate(page.db, page.redis, page.vault, identifier, password, page.request.remote_ip)
 
 
 BIND_CODE_PURPOSE = "bind"
