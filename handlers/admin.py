@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlencode
 
-from handlers.base import BaseHandler
+from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, id_hash_of
 from server import accounts
@@ -33,24 +33,9 @@ ROSTER_LABELS = {"name": "姓名", "gender": "性别", "ethnicity": "民族", "p
                  "student_number": "学号", "graduation_month": "毕业时间", "training_mode": "培养方式", "origin": "生源地"}
 
 
-class AdminPage(BaseHandler):
-    def render_message(self, title: str, message: str, status: int = 200) -> None:
-        self.set_status(status)
-        self.render("admin/message.html", title=title, message=message)
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, DomainError) and not self._finished:
-            status, message = status_and_message(e.code, e.message)
-            self.clear()
-            self.render_message("无法完成操作", message, status)
-            return
-        super()._handle_request_exception(e)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status_code, "internal_error" if status_code >= 500
-                                                                  else "http_error")
-        self.clear()
-        self.render_message("无法完成操作", status_and_message(code)[1], status_code)
+class AdminPage(PageHandler):
+    message_template = "admin/message.html"
+    error_title = "无法完成操作"
 
 
 def staff_page(method):
@@ -111,7 +96,6 @@ class RecordsPage(AdminPage):
                     query=urlencode(args), page=q.page, page_size=q.page_size, actor=self.current_user)
 
     def query_from(self, args: dict) -> RecordListQuery:
-        from handlers.base import validate
         return validate(RecordListQuery, args)
 
 

@@ -179,6 +179,35 @@ def _problem(err: dict) -> str:
             "enum": "取值不在允许范围内"}.get(kind, "格式不正确")
 
 
+class PageHandler(BaseHandler):
+    """HTML pages: every refusal and error is a page in the pages' own style, never JSON."""
+    message_template = "wechat/message.html"
+    error_title = "无法继续"
+
+    def render_message(self, title: str, message: str, status: int = 200, tone: str = "error",
+                       link: tuple[str, str] | None = None) -> None:
+        self.set_status(status)
+        self.render(self.message_template, title=title, message=message, tone=tone, link=link)
+
+    def message_link(self, code: str) -> tuple[str, str] | None:
+        """A way on from a refusal (e.g. start again), per error code."""
+        return None
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DomainError) and not self._finished:
+            status, message = status_and_message(e.code, e.message)
+            self.clear()
+            self.render_message(self.error_title, message, status, link=self.message_link(e.code))
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            status_code, "internal_error" if status_code >= 500 else "http_error")
+        self.clear()
+        self.render_message(self.error_title, status_and_message(code)[1], status_code)
+
+
 class NotFoundHandler(BaseHandler):
     async def prepare(self):
         raise DomainError("not_found")

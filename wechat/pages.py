@@ -14,8 +14,7 @@ import re
 from urllib.parse import urlencode, urlsplit
 
 import wechat.errors  # noqa: F401  (registers the error codes)
-from handlers.base import BaseHandler
-from handlers.errors import status_and_message
+from handlers.base import PageHandler
 from signing.errors import DomainError
 
 OPENID_COOKIE = "wx_openid"
@@ -53,7 +52,7 @@ async def graduate_summary(db, user_id: int) -> dict | None:
         " WHERE u.id=%s", (user_id,))
 
 
-class WeChatPage(BaseHandler):
+class WeChatPage(PageHandler):
     openid: str | None = None
 
     async def prepare(self):
@@ -68,26 +67,8 @@ class WeChatPage(BaseHandler):
                                secure=self.config.is_production)
         self.openid = openid
 
-    def render_message(self, title: str, message: str, status: int = 200, tone: str = "error",
-                       link: tuple[str, str] | None = None) -> None:
-        self.set_status(status)
-        self.render("wechat/message.html", title=title, message=message, tone=tone, link=link)
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, DomainError) and not self._finished:
-            status, message = status_and_message(e.code, e.message)
-            self.clear()
-            link = (oauth_entry(DEFAULT_NEXT), "重新进入") if e.code.startswith("wechat_oauth") else None
-            self.render_message("无法继续", message, status, link=link)
-            return
-        super()._handle_request_exception(e)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            status_code, "internal_error" if status_code >= 500 else "http_error")
-        _, message = status_and_message(code)
-        self.clear()
-        self.render_message("无法继续", message, status_code)
+    def message_link(self, code: str) -> tuple[str, str] | None:
+        return (oauth_entry(DEFAULT_NEXT), "重新进入") if code.startswith("wechat_oauth") else None
 
 
 def openid_required(method):
