@@ -15,7 +15,6 @@ import documents.service_errors  # noqa: F401  (registers the error codes)
 from documents.storage import FileStore
 from documents.uploads import accept_upload
 from signing import clock, rules
-from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
 from signing.oplog import record_operation
@@ -125,20 +124,9 @@ async def upload_through_link(db, store: FileStore, link: dict, content: bytes, 
     actor = Actor(user_id=None, role="employer_link", name=link["unit_name"][:100 - len(ACTOR_SUFFIX)] + ACTOR_SUFFIX,
                   ip=ip)
     record_id = link["record_id"]
-    await perform(db, actor, record_id, "upload_stamped", ActionInput(upload_ids=[upload["id"]]))
-    # perform() owns its transaction and the table has no notification for this row: the graduate's notice is
-    # written right after it, keyed on the upload so that it is written once.
-    async with db.transaction() as cur:
+    async def use_up_link(cur, _record_id):  # in the same transaction as the move to the signing audit
         await cur.execute("UPDATE employer_links SET used_at=NOW() WHERE id=%s", (link["id"],))
-        await cur.execute("SELECT r.state, r.audit_stage, r.graduate_id, (SELECT MAX(e.id) FROM record_events e"
-                          " WHERE e.record_id=r.id AND e.action='upload_stamped') AS event_id FROM records r"
-                          " WHERE r.id=%s", (record_id,))
-        record = await cur.fetchone()
-        await _notify(cur, f"employer_uploaded:{upload['id']}", record, {
-            "template": "employer_uploaded", "record_id": record_id, "event_id": record["event_id"],
-            "kind": "offline", "kind_text": tt.KINDS["offline"], "action": "upload_stamped",
-            "action_text": tt.ACTION_TEXT["upload_stamped"], "state": record["state"],
-            "status_text": tt.status_text(record["state"], record["audit_stage"]), "unit_name": link["unit_name"],
-            "actor_role": "employer_link", "upload_id": upload["id"], "reason": None, "explanation": None,
-            "changed_fields": [], "sms": False, "link": f"/wx/records/{record_id}", "deadline": None})
+
+    # the table's employer_link row writes the graduate's notice (employer_uploaded) with the change
+    await perform(db, actor, record_id, "upload_stamped", ActionInput(upload_ids=[upload["id"]], also=use_up_link))
     return upload

@@ -4,6 +4,7 @@ notifications and EMS sync, and the operation log."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,8 @@ class ActionInput:
     changes: dict | None = None
     upload_ids: list[int] = field(default_factory=list)
     deadline: datetime | None = None
+    # further writes that belong to the same change, run inside its transaction: (cursor, record id)
+    also: Callable[[object, int], Awaitable[None]] | None = None
 
 
 async def perform(db, actor: Actor, record_id: int, action: str, inp: ActionInput, now: datetime | None = None) -> int:
@@ -185,6 +188,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     event_id = cur.lastrowid
     record.update(id=record_id, state=next_state, audit_stage=stage, data=data)
     await _write_outbox(cur, t, actor, record, event_id, inp, changes, ctx)
+    if inp.also is not None:
+        await inp.also(cur, record_id)
     if actor.role in ("graduate", "employer", "employer_link") and ctx.settings["first_action_at"] is None:
         await cur.execute("UPDATE school_settings SET first_action_at=%s WHERE school_id=%s AND cohort=%s"
                           " AND first_action_at IS NULL", (now, g["school_id"], g["cohort"]))

@@ -148,6 +148,16 @@ def _draft_rows(kind, audit, returned, discardable=True):
     return rows
 
 
+def _stamped_copy_rows(state):
+    """The stamped copy comes back from the graduate (本人回传) or from the unit through the SMS link
+    (用人单位协助回传); then the graduate is told."""
+    return [
+        Transition("offline", state, "upload_stamped", "@signing_audit", ("graduate",), (), ("upload",)),
+        Transition("offline", state, "upload_stamped", "@signing_audit", ("employer_link",), (), ("upload",),
+                   notify="employer_uploaded"),
+    ]
+
+
 TABLE: list[Transition] = [
     # 4.1 online signing, initiated by a registered employer
     Transition("online", NEW, "invite", "invited", ("employer",), ("kind_allowed", "employer_certified"),
@@ -182,13 +192,11 @@ TABLE: list[Transition] = [
     *_draft_rows("offline", "agreement_audit", "agreement_returned"),
     *_audit_rows("offline", "agreement_audit", "agreement_approved", "agreement_returned", "agreement_void"),
     Transition("offline", "agreement_audit", "refresh_graduate", "agreement_audit", AUDITORS, ("auditor_stage",)),
-    Transition("offline", "agreement_approved", "upload_stamped", "@signing_audit", ("graduate", "employer_link"),
-               (), ("upload",)),
+    *_stamped_copy_rows("agreement_approved"),
     Transition("offline", "signing_audit", "withdraw", "agreement_approved", ("graduate",),
                ("no_audit_yet",)),
     *_audit_rows("offline", "signing_audit", "signed", "signing_returned", "signing_void"),
-    Transition("offline", "signing_returned", "upload_stamped", "@signing_audit", ("graduate", "employer_link"),
-               (), ("upload",)),
+    *_stamped_copy_rows("signing_returned"),
     *_offline_cancellation("offline"),
     # 4.4 paper-agreement registration (补登)
     *_draft_rows("paper", "registration_audit", "registration_returned"),

@@ -87,8 +87,8 @@ async def test_stamped_copy_uploaded_through_the_link_goes_to_the_signing_audit(
     assert (upload["graduate_id"], upload["uploaded_by"], upload["kind"]) == (f.g["id"], None, "stamped-agreement")
     notice = sql("SELECT idempotency_key, payload FROM outbox WHERE record_id=%s AND topic='notify'"
                  " ORDER BY id DESC LIMIT 1", (rid,))[0]
-    assert notice["idempotency_key"] == f"employer_uploaded:{upload['id']}"
     payload = json.loads(notice["payload"])
+    assert notice["idempotency_key"] == f"notify:{payload['event_id']}"
     assert payload["template"] == "employer_uploaded" and payload["state"] == "signing_audit"
     assert (await f.G.get(f"/api/uploads/{upload['id']}")).status == 200  # the graduate sees what the unit sent
     used = await unit.get(f"/e/{token}")
