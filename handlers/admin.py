@@ -6,17 +6,22 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlencode
 
+import tornado.web
+
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, id_hash_of
-from server import accounts
+from handlers.roster import MAX_ROSTER_BYTES
+from handlers.uploads import StreamedUpload
+from server import accounts, policy
 from server.credit import registration_status
-from signing import clock
+from signing import clock, settings_service
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
 from signing.records_query import list_records, record_detail
 from signing.records_service import ActionInput, perform
+from signing.roster_service import import_roster
 from signing.statistics import statistics
 from wechat.pages import safe_next
 
@@ -132,4 +137,91 @@ routes = [
     (r"/admin/records", RecordsPage),
     (r"/admin/records/(\d+)", AuditPage),
     (r"/admin/records/(\d+)/act/([a-z_]+)", AuditActionPage),
+]
+
+
+class SettingsPage(AdminPage):
+    """签约设置 of the school for a cohort: switches, audit mode, cancellation maximum, agreement handlers."""
+
+    def cohort(self) -> int:
+        raw = self.get_argument("cohort", "")
+        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else clock.today().year
+
+    async def show(self, notice: str | None = None):
+        policy.require(self.current_user, "school.settings.read")
+        cohort = self.cohort()
+        async with self.db.cursor() as cur:
+            current = await settings_service.get_school_settings(cur, self.current_user.school_id, cohort)
+        self.render("admin/settings.html", s=current, cohort=cohort, notice=notice, actor=self.current_user,
+                    writable=policy.allowed(self.current_user, "school.settings.write"),
+                    audit_modes=settings_service.AUDIT_MODES, level_groups=settings_service.LEVEL_GROUPS)
+
+    @staff_page
+    async def get(self):
+        await self.show()
+
+    @staff_page
+    async def post(self):
+        policy.require(self.current_user, "school.settings.write")
+        arg = self.get_body_argument
+        if arg("form", "") == "handlers":
+            mode = arg("mode", "")
+            levels = ("all",) if mode == "unified" else ("undergraduate", "postgraduate")
+            handlers = {level: {f: arg(f"{level}_{f}", "") for f in ("name", "phone", "address", "postcode")}
+                        for level in levels if arg(f"{level}_name", "").strip()}
+            await settings_service.add_agreement_handlers(self.db, self.current_user, self.current_user.school_id,
+                                                          self.cohort(), mode, handlers)
+        else:
+            maximum = arg("max_cancellations", "")
+            if not maximum.isdigit():
+                raise DomainError("max_cancellations_range")
+            await settings_service.update_school_settings(
+                self.db, self.current_user, self.current_user.school_id, self.cohort(),
+                {"online_signing": arg("online_signing", "") == "1", "audit_mode": arg("audit_mode", ""),
+                 "max_cancellations": int(maximum)})
+        await self.show("已保存")
+
+
+@tornado.web.stream_request_body
+class RosterPage(StreamedUpload, AdminPage):
+    """学生名单导入: the EMS roster file (CSV or XLSX); every bad line is listed and nothing is imported."""
+    body_limit = MAX_ROSTER_BYTES
+    xsrf_in_form = True
+
+    def too_large(self) -> DomainError:
+        return DomainError("body_too_large", "名单文件不能超过20MB")
+
+    async def prepare(self):
+        self.refuse_declared_size()
+        await super().prepare()
+
+    async def show(self, result=None, error=None, details=None):
+        imports = await self.db.fetchall(
+            "SELECT cohort, filename, row_count, added, updated, invalidated, restored, created_at FROM roster_imports"
+            " WHERE school_id=%s ORDER BY id DESC LIMIT 20", (self.current_user.school_id,))
+        self.render("admin/roster.html", imports=imports, result=result, error=error, details=details,
+                    actor=self.current_user, writable=policy.allowed(self.current_user, "roster.import"))
+
+    @staff_page
+    async def get(self):
+        policy.require(self.current_user, "roster.read")
+        await self.show()
+
+    @staff_page
+    async def post(self):
+        policy.require(self.current_user, "roster.import")
+        upload = self.uploaded_part()
+        try:
+            result = await import_roster(self.db, self.vault, self.current_user, upload["filename"], upload["body"])
+        except DomainError as exc:
+            self.set_status(status_and_message(exc.code)[0])
+            await self.show(error=status_and_message(exc.code, exc.message)[1],
+                            details=exc.details if isinstance(exc.details, list) else None)
+            return
+        await self.show(result=result.as_dict())
+
+
+routes += [
+    (r"/admin/settings", SettingsPage),
+    (r"/admin/roster", RosterPage),
 ]

@@ -43,22 +43,15 @@ class EmployerLinkPdf(WeChatPage):
 
 @tornado.web.stream_request_body
 class EmployerLinkUpload(StreamedUpload, WeChatPage):
-    _form_read = False
+    xsrf_in_form = True
 
     async def prepare(self):
         self.refuse_declared_size()
         await super().prepare()
         self.link = await resolve_link(self.db, self.vault, self.path_args[0])  # a dead link reads no body
 
-    def check_xsrf_cookie(self):
-        # The form's _xsrf field arrives inside the streamed body: checked once the body is read.
-        if self._form_read:
-            super().check_xsrf_cookie()
-
     async def post(self, token):
         content = self.uploaded_file()
-        self._form_read = True
-        self.check_xsrf_cookie()
         try:
             await upload_through_link(self.db, file_store(self), self.link, content, self.request.remote_ip)
         except DomainError as exc:

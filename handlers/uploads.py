@@ -37,27 +37,41 @@ class StreamedUpload:
 
     _received = 0
     _chunks: list[bytes]
+    body_limit = UPLOAD_BODY_LIMIT
+    xsrf_in_form = False  # page forms carry _xsrf inside the streamed body: checked once the body is read
+    _form_read = False
+
+    def check_xsrf_cookie(self):
+        if not self.xsrf_in_form or self._form_read:
+            super().check_xsrf_cookie()
+
+    def too_large(self) -> DomainError:
+        return DomainError("image_too_large", None, {"max_bytes": MAX_BYTES})
 
     def max_body_bytes(self) -> int:
-        return UPLOAD_BODY_LIMIT
+        return self.body_limit
 
     def refuse_declared_size(self) -> None:
         self._chunks, self._received = [], 0
-        if int(self.request.headers.get("Content-Length") or 0) > UPLOAD_BODY_LIMIT:
-            raise DomainError("image_too_large", None, {"max_bytes": MAX_BYTES})
+        if int(self.request.headers.get("Content-Length") or 0) > self.body_limit:
+            raise self.too_large()
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:
             return
         self._received += len(chunk)
-        if self._received > UPLOAD_BODY_LIMIT:
+        if self._received > self.body_limit:
             self._chunks = []
-            self._handle_request_exception(DomainError("image_too_large", None, {"max_bytes": MAX_BYTES}))
+            self._handle_request_exception(self.too_large())
             return
         self._chunks.append(chunk)
 
     def uploaded_file(self) -> bytes:
-        """The 'file' part of the multipart body; its other fields become request arguments (e.g. _xsrf)."""
+        return self.uploaded_part()["body"]
+
+    def uploaded_part(self) -> dict:
+        """The 'file' part of the multipart body (filename, body); its other fields become request arguments
+        (e.g. _xsrf)."""
         arguments, files = {}, {}
         try:
             tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), b"".join(self._chunks),
@@ -69,10 +83,13 @@ class StreamedUpload:
         for name, values in arguments.items():
             self.request.body_arguments.setdefault(name, []).extend(values)
             self.request.arguments.setdefault(name, []).extend(values)
+        if self.xsrf_in_form:
+            self._form_read = True
+            self.check_xsrf_cookie()
         parts = files.get("file") or []
         if not parts:
             raise DomainError("upload_file_missing")
-        return parts[0]["body"]
+        return parts[0]
 
 
 class UploadQuery(Query):

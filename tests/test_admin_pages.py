@@ -64,3 +64,46 @@ async def test_read_only_and_other_school_staff(world, client, sql):
     assert f.g["name"] in page and "/act/" not in page
     other = await staff(world, client, school_id=(await world.school())["id"])
     assert (await other.get(f"/admin/records/{rid}")).status == 404
+
+
+async def multipart_post(c, path: str, filename: str, content: bytes, token: str | None = None):
+    import uuid
+    boundary = uuid.uuid4().hex
+    token = token or c.cookies["_xsrf"]
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="_xsrf"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: text/csv\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return await c.request("POST", path, body=body, xsrf=False,
+                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+@pytest.mark.gen_test
+async def test_settings_page_saves_and_refuses_with_the_rule(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    c = await staff(world, client, school_id=f.school["id"])
+    path = f"/admin/settings?cohort={f.school['cohort']}"
+    page = (await c.get(path)).body.decode()
+    assert "签约设置" in page and "李老师" in page
+    saved = await form_post(c, path, {"online_signing": "1", "audit_mode": "school", "max_cancellations": "5"})
+    assert saved.status == 200 and "已保存" in saved.body.decode()
+    assert sql("SELECT max_cancellations FROM school_settings WHERE school_id=%s", (f.school["id"],))[0][
+        "max_cancellations"] == 5
+    bad = await form_post(c, path, {"online_signing": "1", "audit_mode": "school", "max_cancellations": "120"})
+    assert bad.status == 400 and "0到99" in bad.body.decode()
+    dept = await staff(world, client, "department", school_id=f.school["id"], department="计算机学院")
+    assert (await form_post(dept, path, {"max_cancellations": "1"})).status == 403
+
+
+@pytest.mark.gen_test
+async def test_roster_page_imports_and_lists_bad_lines(world, client, sql):
+    from server.sample_data import roster_csv
+    school = await world.school()
+    c = await staff(world, client, school_id=school["id"])
+    rows = world.roster_rows(school, 2)
+    ok = await multipart_post(c, "/admin/roster", "名单.csv", roster_csv(rows))
+    assert ok.status == 200 and "新增2" in ok.body.decode()
+    rows[1]["身份证号"] = "123"
+    bad = await multipart_post(c, "/admin/roster", "名单.csv", roster_csv(rows))
+    assert bad.status == 422 and "身份证号应为18位" in bad.body.decode()
+    forged = await multipart_post(c, "/admin/roster", "x.csv", roster_csv(rows[:1]), token="forged-elsewhere")
+    assert forged.status == 403
