@@ -48,3 +48,15 @@ async def test_graduate_is_told_when_the_unit_uploads_the_stamped_copy(world, cl
     await support.drain(notifier, sql, [f.g["id"]])
     messages = await support.wechat_received(emulator, openid)
     assert any("用人单位已回传" in str(m["data"]) for m in messages)
+
+
+@pytest.mark.gen_test
+async def test_archive_review_result_reaches_the_graduate(world, client, sql, emulator, sms_emulator, notifier):
+    from tests.test_registrations import ARCHIVE, setting_up
+    school, g, gc, sc = await setting_up(world, client)
+    reg = (await gc.request("PUT", "/api/graduate/registrations/archive",
+                            json_body={"action": "submit", "data": ARCHIVE})).json["registration"]
+    await sc.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "approve"})
+    await support.drain(notifier, sql, [g["id"]])
+    received = await support.sms_received(sms_emulator, g["phone"])  # not bound to WeChat: the SMS instead
+    assert len(received) == 1 and "档案信息登记" in received[0]["text"]

@@ -96,3 +96,16 @@ async def test_module_permissions_bound_the_reviewers(world, client):
     await dept.login(await world.user("department", school_id=school["id"], department="计算机学院",
                                       permissions={"archive": "read_write"}))
     assert (await dept.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "approve"})).status == 200
+
+
+@pytest.mark.gen_test
+async def test_review_result_is_written_to_the_outbox_with_the_change(world, client, sql):
+    import json
+    school, g, gc, sc = await setting_up(world, client)
+    reg = (await gc.request("PUT", "/api/graduate/registrations/archive",
+                            json_body={"action": "submit", "data": ARCHIVE})).json["registration"]
+    await sc.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "return", "reason": "地址不完整"})
+    [row] = sql("SELECT payload FROM outbox WHERE graduate_id=%s AND topic='notify'", (g["id"],))
+    payload = json.loads(row["payload"])
+    assert payload["template"] == "audit_result" and payload["kind_text"] == "档案信息登记"
+    assert payload["explanation"] == "地址不完整"
