@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from notify.handlers import my_messages
+from signing import registrations
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -181,3 +182,38 @@ routes = [
     (r"/wx/profile", ProfilePage),
     (r"/wx/messages", MessagesPage),
 ]
+
+
+class RegistrationsPage(WeChatPage):
+    """档案 / 户口信息登记 for the graduate: where the archive goes and how the hukou moves."""
+
+    async def show(self, notice: str | None = None):
+        rows = await self.db.fetchall("SELECT id FROM registrations WHERE graduate_id=%s",
+                                      (self.current_user.graduate_id,))
+        mine = {r["module"]: r for r in [await registrations.get(self.db, row["id"]) for row in rows]}
+        modules = await self.db.fetchone(
+            "SELECT p.module_archive, p.module_hukou FROM graduates g JOIN schools s ON s.id=g.school_id"
+            " JOIN provinces p ON p.code=s.province_code WHERE g.id=%s", (self.current_user.graduate_id,))
+        self.render("graduate/registrations.html", mine=mine, modules=modules, notice=notice,
+                    names=registrations.MODULES, receivers=registrations.ARCHIVE_RECEIVERS,
+                    moves=registrations.HUKOU_MOVES, editable=registrations.EDITABLE)
+
+    @graduate_page
+    async def get(self):
+        await self.show()
+
+    @graduate_page
+    async def post(self):
+        module = self.get_body_argument("module", "")
+        if module not in registrations.MODULES:
+            raise DomainError("not_found")
+        fields = ("receiver_type", "receiver_name") if module == "archive" else ("move_type",)
+        data = {f: self.get_body_argument(f, "").strip() for f in (*fields, "address", "postcode", "contact", "phone")}
+        data = {k: v for k, v in data.items() if v}
+        submit = bool(self.get_body_argument("submit", ""))
+        await registrations.save(self.db, self.current_user, module, data, submit)
+        await self.show("已提交审核" if submit else "已暂存")
+
+
+routes.append((r"/wx/registrations", RegistrationsPage))
+HOME_LINKS.append(("/wx/registrations", "档案 / 户口信息登记"))

@@ -100,3 +100,24 @@ async def test_destination_record_page_shows_type_name_and_field_labels(world, c
                                                   "field_school_name": "北京大学", "field_major": "软件工程"})
     detail = page(await c.get(resp.headers["Location"]))
     assert "升学（专升本、考研、第二学士学位）" in detail and "录取学校" in detail and "北京大学" in detail
+
+
+@pytest.mark.gen_test
+async def test_archive_registration_through_the_page(world, client, emulator, sql):
+    from signing.actors import SYSTEM
+    from signing.settings_service import update_province
+    province = await world.province()
+    await update_province(world.db, SYSTEM, province, {"module_archive": True})
+    school = await world.school(province=province)
+    g = (await world.graduates(school))[0]
+    c = client()
+    await bind(c, emulator, new_openid(), g["id_number"])
+    page_html = page(await c.get("/wx/registrations"))
+    assert "档案接收方式" in page_html and "本省尚未开启户口信息登记" in page_html
+    bad = await post_form(c, "/wx/registrations", {"module": "archive", "submit": "1", "receiver_type": "托管单位接收"})
+    assert bad.status == 400
+    done = await post_form(c, "/wx/registrations", {
+        "module": "archive", "submit": "1", "receiver_type": "托管单位接收", "receiver_name": "北京市人才服务中心",
+        "address": "北京市朝阳区某路1号", "postcode": "100020"})
+    assert done.status == 200 and "已提交，等待学校审核" in page(done)
+    assert sql("SELECT status FROM registrations WHERE graduate_id=%s", (g["id"],))[0]["status"] == "submitted"
