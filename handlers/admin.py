@@ -4,6 +4,7 @@ goes through the same services and policy as the JSON API."""
 from __future__ import annotations
 
 import functools
+import json
 from urllib.parse import urlencode
 
 import tornado.web
@@ -15,7 +16,7 @@ from handlers.roster import MAX_ROSTER_BYTES
 from handlers.uploads import StreamedUpload
 from server import accounts, policy
 from server.credit import registration_status
-from signing import clock, settings_service
+from signing import clock, registrations, settings_service
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -225,3 +226,40 @@ routes += [
     (r"/admin/settings", SettingsPage),
     (r"/admin/roster", RosterPage),
 ]
+
+
+class RegistrationsPage(AdminPage):
+    """档案 / 户口信息审核 for accounts with permission on that module."""
+
+    @staff_page
+    async def get(self):
+        module = self.get_query_argument("module", "archive")
+        status = self.get_query_argument("status", "submitted")
+        if module not in registrations.MODULES or status not in ("draft", "submitted", "approved", "returned"):
+            raise DomainError("invalid_input")
+        actor = self.current_user
+        if actor.role in ("school", "department") and actor.permission(module) == "none":
+            raise DomainError("module_disabled", "您没有该模块的权限")
+        cond, args = policy.graduate_scope(actor, "g")
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.status, r.data, r.reason, r.version, r.updated_at, g.name, g.id_masked, g.department,"
+            " g.major, g.origin FROM registrations r JOIN graduates g ON g.id=r.graduate_id"
+            f" WHERE {cond} AND r.module=%s AND r.status=%s ORDER BY r.id DESC LIMIT 100", [*args, module, status])
+        for r in rows:
+            r["data"] = json.loads(r["data"])
+        self.render("admin/registrations.html", rows=rows, module=module, status=status, names=registrations.MODULES,
+                    actor=actor, writable=actor.role in ("school", "department")
+                    and actor.permission(module) == "read_write")
+
+    @staff_page
+    async def post(self):
+        reg_id, version = self.get_body_argument("id", ""), self.get_body_argument("version", "")
+        if not reg_id.isdigit():
+            raise DomainError("not_found")
+        row = await registrations.review(self.db, self.current_user, int(reg_id), self.get_body_argument("decision", ""),
+                                         self.get_body_argument("reason", "").strip() or None,
+                                         int(version) if version.isdigit() else None)
+        self.redirect(f"/admin/registrations?module={row['module']}&status=submitted")
+
+
+routes.append((r"/admin/registrations", RegistrationsPage))

@@ -107,3 +107,22 @@ async def test_roster_page_imports_and_lists_bad_lines(world, client, sql):
     assert bad.status == 422 and "身份证号应为18位" in bad.body.decode()
     forged = await multipart_post(c, "/admin/roster", "x.csv", roster_csv(rows[:1]), token="forged-elsewhere")
     assert forged.status == 403
+
+
+@pytest.mark.gen_test
+async def test_registration_review_page(world, client, sql):
+    from tests.test_registrations import ARCHIVE, setting_up
+    school, g, gc, sc = await setting_up(world, client)
+    reg = (await gc.request("PUT", "/api/graduate/registrations/archive",
+                            json_body={"action": "submit", "data": ARCHIVE})).json["registration"]
+    c = await staff(world, client, school_id=school["id"], permissions={"archive": "read_write"})
+    listing = (await c.get("/admin/registrations?module=archive")).body.decode()
+    assert g["name"] in listing and "北京市人才服务中心" in listing and "审核通过" in listing
+    back = await form_post(c, "/admin/registrations", {"id": reg["id"], "version": reg["version"], "decision": "return"})
+    assert back.status == 400  # a return needs its reason
+    done = await form_post(c, "/admin/registrations", {"id": reg["id"], "version": reg["version"],
+                                                       "decision": "return", "reason": "地址不完整"})
+    assert done.status == 302
+    assert sql("SELECT status FROM registrations WHERE id=%s", (reg["id"],))[0]["status"] == "returned"
+    no_module = await staff(world, client, school_id=school["id"])
+    assert (await no_module.get("/admin/registrations?module=archive")).status == 403
