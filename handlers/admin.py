@@ -12,6 +12,7 @@ import tornado.web
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, id_hash_of
+from handlers.reports import school_statistics
 from handlers.roster import MAX_ROSTER_BYTES
 from handlers.uploads import StreamedUpload
 from server import accounts, policy
@@ -23,7 +24,6 @@ from signing.errors import DomainError
 from signing.records_query import list_records, record_detail
 from signing.records_service import ActionInput, perform
 from signing.roster_service import import_roster
-from signing.statistics import statistics
 from wechat.pages import safe_next
 
 STAFF = ("school", "department", "province", "ministry")
@@ -86,7 +86,7 @@ class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
         cohort = int(self.get_query_argument("cohort", "") or clock.today().year)
-        self.render("admin/dashboard.html", stats=await statistics(self.db, self.current_user, cohort), cohort=cohort,
+        self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort), cohort=cohort,
                     actor=self.current_user)
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Query
 from handlers.records import RecordListQuery, id_hash_of
+from server import policy
 from signing import clock
 from signing import transitions as tt
 from signing.errors import DomainError
@@ -24,6 +25,11 @@ CSV_COLUMNS = [("id", "记录编号"), ("kind_text", "类型"), ("initiator", "�
                ("agreement_number", "协议编号"), ("updated_at", "更新时间")]
 
 
+async def school_statistics(db, actor, cohort: int) -> dict:
+    """The statistics of what the actor may see (policy.graduate_scope: school level limits included)."""
+    return await statistics(db, policy.graduate_scope(actor, "g"), actor.role in ("school", "department"), cohort)
+
+
 class StatisticsQuery(Query):
     cohort: int = Field(default_factory=lambda: clock.today().year, ge=2000, le=2100)
 
@@ -34,7 +40,7 @@ class StatisticsHandler(BaseHandler):
          " or per school (province, ministry), and records per state", query=StatisticsQuery, tag="reports")
     async def get(self):
         q = self.query_args(StatisticsQuery)
-        self.write_json(await statistics(self.db, self.current_user, q.cohort))
+        self.write_json(await school_statistics(self.db, self.current_user, q.cohort))
 
 
 class ExportQuery(RecordListQuery):

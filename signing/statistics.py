@@ -3,23 +3,13 @@ how many registered (an approved record), under audit, not registered, and how m
 from __future__ import annotations
 
 from signing import transitions as tt
-from signing.actors import Actor
 
 
-def _scope(actor: Actor) -> tuple[str, list]:
-    if actor.role == "ministry":
-        return "1=1", []
-    if actor.role == "province":
-        return "g.school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
-    if actor.role == "department":
-        return "g.school_id=%s AND g.department=%s", [actor.school_id, actor.department]
-    return "g.school_id=%s", [actor.school_id]
-
-
-async def statistics(db, actor: Actor, cohort: int) -> dict:
-    """Rows per department (school and department accounts) or per school (province and ministry)."""
-    cond, args = _scope(actor)
-    group = "g.department" if actor.role in ("school", "department") else "s.name"
+async def statistics(db, scope: tuple[str, list], by_department: bool, cohort: int) -> dict:
+    """Rows per department (school and department accounts) or per school (province and ministry), over the
+    graduates `scope` (an SQL condition on graduates g and its arguments: server.policy.graduate_scope)."""
+    cond, args = scope
+    group = "g.department" if by_department else "s.name"
     rows = await db.fetchall(
         f"SELECT {group} AS unit, COUNT(*) AS total,"
         " SUM(a.state IS NOT NULL AND a.in_flow=0) AS registered, SUM(a.in_flow=1) AS under_audit"

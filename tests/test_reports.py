@@ -50,3 +50,14 @@ async def test_export_is_the_filtered_list_as_csv_with_masked_ids(world, client,
     other_rows = list(csv.DictReader(io.StringIO(
         (await dept_other.get("/api/school/records/export")).body.decode("utf-8-sig"))))
     assert other_rows == []
+
+
+@pytest.mark.gen_test
+async def test_statistics_of_a_level_limited_school_account_count_only_its_level(world, client, sql):
+    school = await world.school()
+    await world.graduates(school, 2, login=False, level="本科")
+    await world.graduates(school, 3, login=False, level="硕士")
+    c = client()
+    await c.login(await world.user("school", school_id=school["id"], level_scope="postgraduate"))
+    stats = (await c.get(f"/api/school/statistics?cohort={school['cohort']}")).json
+    assert stats["totals"]["total"] == 3
