@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 
-import documents.service_errors  # noqa: F401  (registers the error codes)
+import documents.errors  # noqa: F401  (registers the error codes)
 from documents.pdf import render_agreement_pdf
 from documents.storage import FileStore
 from documents.uploads import run_blocking

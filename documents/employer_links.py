@@ -11,7 +11,7 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
-import documents.service_errors  # noqa: F401  (registers the error codes)
+import documents.errors  # noqa: F401  (registers the error codes)
 from documents.storage import FileStore
 from documents.uploads import accept_upload
 from signing import clock, rules

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-import documents.service_errors  # noqa: F401  (registers the error codes)
+import documents.errors  # noqa: F401  (registers the error codes)
 from documents.images import check_image
 from documents.storage import FileStore
 from signing import rules
