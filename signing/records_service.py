@@ -136,10 +136,9 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
         stage = record["audit_stage"]
     touched = 0 if t.next_state.startswith("@") else int(actor.role in tt.AUDITORS or record["audit_touched"])
     cancellation = _cancellation(t, actor, record, inp, now)
-    if t.next_state.startswith("@") and t.next_state[1:] in ("online_audit", "agreement_audit", "registration_audit",
-                                                             "destination_audit"):
-        data = {**data, "graduate_snapshot": {f: _plain(g[f]) for f in SNAPSHOT_FIELDS}}
-    if t.action == "refresh_graduate":
+    # the roster data the audit compares with EMS: taken at submission, and again on 获取最新学生信息
+    if t.next_state in ("@online_audit", "@agreement_audit", "@registration_audit", "@destination_audit") \
+            or t.action == "refresh_graduate":
         data = {**data, "graduate_snapshot": {f: _plain(g[f]) for f in SNAPSHOT_FIELDS}}
     agreement_number = record.get("agreement_number")
     if next_state in ("agreement_approved",) or (next_state == "signed" and record["kind"] == "online"):
