@@ -18,19 +18,19 @@ import time
 import urllib.request
 
 from bench.common import PY, ROOT, bench_env, drop_database, free_port, run, wait_http
+from demo.sample_data import make_phone, roster_csv, roster_row
 from notify.delivery import Notifier
 from server.app import Application
 from server.config import Settings
 from server.jobs import Job, JobRunner
-from server.sample_data import make_phone, roster_csv, roster_row
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 
 SCHOOL = "99001"
 EMULATORS = """
 import asyncio, sys
-from sms.emulator import make_emulator_app as sms
-from wechat.emulator import make_emulator_app as wechat
+from emulators.aliyun_sms import make_emulator_app as sms
+from emulators.wechat import make_emulator_app as wechat
 async def main():
     wechat({sys.argv[3]: sys.argv[4]}).listen(int(sys.argv[1]), address="127.0.0.1")
     sms({sys.argv[5]: sys.argv[6]}, site="http://127.0.0.1:8000").listen(int(sys.argv[2]), address="127.0.0.1")

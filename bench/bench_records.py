@@ -11,9 +11,9 @@ import asyncio
 from bench.bench_http import login
 from bench.common import bare_tornado, bench_env, drop_database, row, run, service
 from bench.loadgen import measure
+from demo.sample_data import roster_csv, roster_row
 from server.app import Application
 from server.config import Settings
-from server.sample_data import roster_csv, roster_row
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 

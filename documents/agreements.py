@@ -15,7 +15,7 @@ import documents.errors  # noqa: F401  (registers the error codes)
 from documents.pdf import render_agreement_pdf
 from documents.storage import FileStore
 from documents.uploads import run_blocking
-from server.ems_sync import claim_due, mark_done, mark_retry
+from server.outbox import claim_due, mark_done, mark_retry
 from signing import clock, rules
 from signing.actors import Actor
 from signing.codes import JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
@@ -151,7 +151,7 @@ async def verification(db, token: str) -> dict:
 
 
 class AgreementDocumentJob:
-    """Renders the PDFs the outbox asks for (topic 'document'), with the lease and backoff of server/ems_sync."""
+    """Renders the PDFs the outbox asks for (topic 'document'), with the lease and backoff of server/outbox."""
 
     def __init__(self, app):
         self.db, self.base = app.db, app.config.public_base_url

@@ -9,15 +9,14 @@ from urllib.parse import urlencode
 
 import tornado.web
 
+from credit.registration import registration_status
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, id_hash_of
 from handlers.reports import school_statistics
 from handlers.roster import MAX_ROSTER_BYTES
 from handlers.uploads import StreamedUpload
-from server import accounts, policy
-from server.credit import registration_status
-from signing import clock, registrations, settings_service
+from signing import accounts, clock, policy, registrations, settings_service
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError

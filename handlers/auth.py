@@ -5,7 +5,7 @@ from pydantic import Field
 
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body
-from server import accounts
+from signing import accounts
 from signing.actors import ROLE_NAMES
 from signing.errors import DomainError
 from signing.oplog import record_operation

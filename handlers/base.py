@@ -11,8 +11,8 @@ import tornado.web
 from pydantic import BaseModel, ValidationError
 
 from handlers.errors import status_and_message
-from server import policy
-from server.accounts import load_actor
+from signing import policy
+from signing.accounts import load_actor
 from signing.errors import DomainError
 
 log = logging.getLogger("wangqian.http")
@@ -39,7 +39,7 @@ def dumps(data) -> str:
 
 
 def authorize(permission: str | None):
-    """Declares who may call a handler method: a name in server/policy.py, or None for anyone."""
+    """Declares who may call a handler method: a name in signing/policy.py, or None for anyone."""
     if permission is not None and permission not in policy.POLICY:
         raise ValueError(f"unknown permission {permission}")
 
@@ -58,7 +58,7 @@ def authorize(permission: str | None):
 
 def api(summary: str, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         tag: str = "general", responses: dict | None = None, content_type: str = "application/json"):
-    """OpenAPI metadata for a handler method (server/openapi.py builds the document from it)."""
+    """OpenAPI metadata for a handler method (handlers/openapi.py builds the document from it)."""
     def decorate(method):
         method.openapi = {"summary": summary, "body": body, "query": query, "tag": tag,
                           "responses": responses or {}, "content_type": content_type}

@@ -9,8 +9,8 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
 from handlers.records import id_hash_of
-from server.accounts import check_password_strength, hash_password
 from signing import clock
+from signing.accounts import check_password_strength, hash_password
 from signing.errors import DomainError
 from signing.oplog import record_operation
 from signing.personal import credit_code_problem, is_valid_phone, mask_phone

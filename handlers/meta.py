@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from handlers.base import BaseHandler, api, authorize
-from server.openapi import build_document
+from handlers.openapi import build_document
 
 
 class OpenApiHandler(BaseHandler):

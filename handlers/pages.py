@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from notify.handlers import my_messages
+from handlers.deliveries import my_messages
 from signing import registrations
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES

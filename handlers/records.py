@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from credit.registration import registration_status
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
-from server.credit import registration_status
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError

@@ -8,8 +8,7 @@ from pydantic import Field
 
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
-from server import policy
-from signing import registrations
+from signing import policy, registrations
 from signing.errors import DomainError
 
 Module = Literal["archive", "hukou"]

@@ -9,8 +9,7 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Query
 from handlers.records import RecordListQuery, id_hash_of
-from server import policy
-from signing import clock
+from signing import clock, policy
 from signing import transitions as tt
 from signing.errors import DomainError
 from signing.records_query import list_records

@@ -7,8 +7,7 @@ from pydantic import Field
 
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Query
-from server import policy
-from signing import clock
+from signing import clock, policy
 from signing.eligibility import TRAINING_MODES, cohort_open, may_sign
 from signing.errors import DomainError
 from signing.personal import id_number_problem, normalize_id_number

@@ -7,8 +7,7 @@ from pydantic import Field
 
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
-from server import policy
-from signing import clock, settings_service
+from signing import clock, policy, settings_service
 from signing.errors import DomainError
 
 

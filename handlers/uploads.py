@@ -17,7 +17,7 @@ from documents.storage import FileStore
 from documents.uploads import accept_upload, run_blocking, viewable_upload
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
-from server import policy
+from signing import policy
 from signing.errors import DomainError
 from wechat.client import WeChatError
 from wechat.service import wechat_of

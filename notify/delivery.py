@@ -1,5 +1,5 @@
 """Notification delivery. A job reads the outbox entries of topic 'notify' (the lease pattern of
-server/ems_sync) and expands each, in one transaction with marking it done, into deliveries: one per
+server/outbox) and expands each, in one transaction with marking it done, into deliveries: one per
 channel, unique per record:event:channel. Then each due delivery is claimed with a lease, marked
 "attempt started", sent (WeChat template message, or SMS), and marked with its outcome.
 
@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from notify.channels import sms_of, wechat_api_of
 from notify.templates import NOTIFICATIONS, SMS_ONLY, employer_link_sms, sms_message, wechat_message
-from server.ems_sync import LEASE_SECONDS, backoff_seconds, claim_due, mark_done, mark_retry
+from server.outbox import LEASE_SECONDS, backoff_seconds, claim_due, mark_done, mark_retry
 from signing.personal import mask_phone
 from sms.client import redact
 from sms.templates import TemplateParamError
@@ -45,7 +45,7 @@ class Outcome:
 
 
 class InTransaction:
-    """Lets server.ems_sync.mark_done write through the cursor of an open transaction."""
+    """Lets server.outbox.mark_done write through the cursor of an open transaction."""
 
     def __init__(self, cur):
         self.cur = cur

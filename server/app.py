@@ -32,7 +32,7 @@ HANDLER_MODULES = [
     "wechat.binding",
     "wechat.jssdk",
     "handlers.pages",
-    "notify.handlers",
+    "handlers.deliveries",
     "handlers.uploads",
     "handlers.agreements",
     "handlers.employer_link",
@@ -51,9 +51,12 @@ def log_request(handler) -> None:
                                             1000.0 * handler.request.request_time())
 
 
-def collect_routes() -> list[tuple]:
+DEMO_HANDLER_MODULES = ["demo.phones"]  # demo and test mode only: production never imports demo/ or emulators/
+
+
+def collect_routes(app_env: str) -> list[tuple]:
     routes = []
-    for name in HANDLER_MODULES:
+    for name in HANDLER_MODULES + (DEMO_HANDLER_MODULES if app_env in ("demo", "test") else []):
         routes.extend(importlib.import_module(name).routes)
     return routes
 
@@ -64,7 +67,7 @@ class Application(tornado.web.Application):
         self.db = Database(config)
         self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
         self.vault = Vault(config.data_key)
-        self.routes = collect_routes()
+        self.routes = collect_routes(config.app_env)
         super().__init__(
             self.routes,
             cookie_secret=config.cookie_secret,

@@ -10,7 +10,7 @@ DEFAULT_SECRET = "dev-secret-change-me"
 DEFAULT_DATA_KEY = "dev-data-key-change-me"
 # Hosts that only ever run our emulators; production must point elsewhere.
 EMULATOR_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
-DEMO_TEMPLATE_PREFIX = "demo_tpl_"  # the WeChat emulator's template ids (wechat/emulator_state.DEMO_TEMPLATES)
+DEMO_TEMPLATE_PREFIX = "demo_tpl_"  # the WeChat emulator's template ids (emulators/wechat_state.DEMO_TEMPLATES)
 
 
 class ConfigError(Exception):

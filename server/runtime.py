@@ -36,7 +36,7 @@ async def serve(config: Settings) -> None:
     server.listen(config.port, address="0.0.0.0" if config.is_production else "127.0.0.1")
     extras = []
     if config.app_env == "demo":
-        from server.emulators import start_emulators
+        from emulators.launcher import start_emulators
         extras = await start_emulators(config)
         runner = JobRunner(background_jobs(app))
         runner.start()
@@ -64,9 +64,8 @@ async def work(config: Settings) -> None:
 
 
 async def import_roster_file(config: Settings, path: str) -> int:
-    from handlers.errors import status_and_message
     from signing.actors import SYSTEM
-    from signing.errors import DomainError
+    from signing.errors import DomainError, kind_and_message
     from signing.roster_service import import_roster
 
     app = Application(config)
@@ -77,7 +76,7 @@ async def import_roster_file(config: Settings, path: str) -> int:
         print("imported: " + ", ".join(f"{k}={v}" for k, v in result.as_dict().items()))
         return 0
     except DomainError as exc:
-        _, message = status_and_message(exc.code, exc.message)
+        _, message = kind_and_message(exc.code, exc.message)
         print(f"refused ({exc.code}): {message}")
         for row in (exc.details or []) if isinstance(exc.details, list) else []:
             print(f"  line {row['line']}: {'；'.join(row['reasons'])}")

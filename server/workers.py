@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from documents.agreements import AgreementDocumentJob
+from ems.sync import EmsSync
 from notify.delivery import Notifier
-from server.ems_sync import EmsSync
 from server.jobs import Job
 from signing.expiry import expire_invitations
 

@@ -7,7 +7,7 @@ from signing import transitions as tt
 
 async def statistics(db, scope: tuple[str, list], by_department: bool, cohort: int) -> dict:
     """Rows per department (school and department accounts) or per school (province and ministry), over the
-    graduates `scope` (an SQL condition on graduates g and its arguments: server.policy.graduate_scope)."""
+    graduates `scope` (an SQL condition on graduates g and its arguments: signing.policy.graduate_scope)."""
     cond, args = scope
     group = "g.department" if by_department else "s.name"
     rows = await db.fetchall(

@@ -22,7 +22,7 @@ def _run_settings(**overrides) -> Settings:
     return Settings.from_env(
         app_env="test",
         database_url=base.rsplit("/", 1)[0] + f"/wangqian_test_{RUN_ID}",
-        redis_url=f"{redis_base}/{1 + os.getpid() % 15}",
+        redis_url=f"{redis_base}/{os.environ.get('TEST_REDIS_DB') or 1 + os.getpid() % 15}",
         **overrides,
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server.sample_data import make_credit_code
+from demo.sample_data import make_credit_code
 from signing import clock
 from signing import transitions as tt
 

@@ -8,9 +8,9 @@ import uuid
 
 from tornado.httpclient import HTTPRequest
 
-from server.accounts import hash_password
-from server.sample_data import make_credit_code, make_phone, roster_csv, roster_row
+from demo.sample_data import make_credit_code, make_phone, roster_csv, roster_row
 from signing import clock
+from signing.accounts import hash_password
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 from signing.settings_service import add_agreement_handlers, update_province, update_school_settings

@@ -106,7 +106,7 @@ async def test_weak_new_password_is_refused(world, client):
 
 @pytest.mark.gen_test
 async def test_one_address_failing_on_many_accounts_is_slowed_down(world, client, app):
-    from server.accounts import MAX_FAILURES_PER_ADDRESS
+    from signing.accounts import MAX_FAILURES_PER_ADDRESS
     await app.redis.set("login:address:" + app.vault.blind_index("127.0.0.1"), MAX_FAILURES_PER_ADDRESS, ex=60)
     try:
         resp = await client().post("/api/login", {"username": await world.user("ministry"), "password": PASSWORD})

@@ -96,7 +96,7 @@ async def test_settings_page_saves_and_refuses_with_the_rule(world, client, sql)
 
 @pytest.mark.gen_test
 async def test_roster_page_imports_and_lists_bad_lines(world, client, sql):
-    from server.sample_data import roster_csv
+    from demo.sample_data import roster_csv
     school = await world.school()
     c = await staff(world, client, school_id=school["id"])
     rows = world.roster_rows(school, 2)

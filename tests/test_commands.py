@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo.sample_data import roster_csv, roster_row
 from server.migrate import apply_migrations
-from server.sample_data import roster_csv, roster_row
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from server.credit_emulator import make_emulator_app
+from emulators.credit import make_emulator_app
 from tests.flows import UNIT, Flow
 from tests.support import running_app, serving
 

@@ -6,8 +6,8 @@ import json
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from server.ems_emulator import make_emulator_app
-from server.ems_sync import EmsSync
+from ems.sync import EmsSync
+from emulators.ems import make_emulator_app
 from tests.flows import DESTINATION, Flow
 from tests.support import serving
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from server.openapi import build_document, documented_routes, openapi_path
+from handlers.openapi import build_document, documented_routes, openapi_path
 
 
 @pytest.mark.gen_test

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.sample_data import make_phone
+from demo.sample_data import make_phone
 from tests import image_corpus as corpus
 from tests import test_notify_support as support
 from tests.flows import UNIT, Flow

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from emulators.aliyun_sms import make_emulator_app as make_sms_emulator
 from notify.delivery import Notifier
-from sms.emulator import make_emulator_app as make_sms_emulator
 from tests import test_wechat_support as wx
 from tests.support import running_app, serving
 from tests.test_wechat_support import new_openid

@@ -7,12 +7,12 @@ from datetime import datetime
 
 import pytest
 
+from emulators.wechat_rules import check_template_data
+from emulators.wechat_state import DEMO_TEMPLATES
 from notify.templates import NOTIFICATIONS, cut, fit, one_line, record_link, sms_message, wechat_message
 from server.config import ConfigError, Settings
 from sms.templates import TEMPLATES
 from tests.test_config import GOOD
-from wechat.emulator_rules import check_template_data
-from wechat.emulator_state import DEMO_TEMPLATES
 
 CONFIG = Settings(public_base_url="https://wq.example.cn/")
 CONTEXT = {"graduate_name": "张三", "school_name": "北京示范大学", "department": "计算机学院",

@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from server.sample_data import roster_csv
+from demo.sample_data import roster_csv
 from signing.roster import COLUMNS
 
 

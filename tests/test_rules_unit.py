@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from server.sample_data import make_credit_code, make_id_number
+from demo.sample_data import make_credit_code, make_id_number
 from signing.eligibility import cohort_open, may_sign
 from signing.personal import credit_code_problem, id_number_problem, mask_id_number, mask_name, mask_phone
 

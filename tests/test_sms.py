@@ -13,11 +13,11 @@ import pytest
 from aliyunsdkcore.auth.composer.rpc_signature_composer import get_signed_url
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from emulators.aliyun_sms import aliyun_timestamp, make_emulator_app, signature, string_to_sign
 from handlers.errors import status_and_message
 from signing.errors import DomainError
 from sms import limits, templates
 from sms.client import AliyunSmsClient, classify, is_local_endpoint
-from sms.emulator import aliyun_timestamp, make_emulator_app, signature, string_to_sign
 from sms.templates import TemplateParamError
 from tests.support import serving
 

@@ -11,8 +11,7 @@ import redis.asyncio as aioredis
 from tests import test_wechat_support as support
 from tests.test_wechat_support import new_openid, settings_for
 from wechat.client import WeChatApi, WeChatError
-from wechat.commands import publish_menu
-from wechat.menu import build_menu
+from wechat.menu import build_menu, publish_menu
 
 start_emulator, emulator, wx_config, app = support.start_emulator, support.emulator, support.wx_config, support.app
 SEND = "/cgi-bin/message/template/send"

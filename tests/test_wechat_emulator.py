@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from emulators.wechat_rules import EmulatedError, check_menu, check_template_data
 from tests import test_wechat_support as support
-from wechat.emulator_rules import EmulatedError, check_menu, check_template_data
 from wechat.menu import build_menu
 
 start_emulator, emulator = support.start_emulator, support.emulator

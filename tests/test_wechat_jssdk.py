@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.openapi import documented_routes, openapi_path
+from handlers.openapi import documented_routes, openapi_path
 from tests import test_wechat_support as support
 from tests.test_wechat_support import new_openid
 from wechat.jssdk import JS_API_LIST, jsapi_signature

@@ -16,8 +16,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+from emulators.wechat import make_emulator_app
 from tests.support import running_app
-from wechat.emulator import make_emulator_app
 
 
 class Emulator:

@@ -1,1 +1,1 @@
-"""The WeChat official account: API client, callback, OAuth2 binding, JS-SDK, menu, and the local emulator."""
+"""The WeChat official account as we speak to it: API client, callback, OAuth2 binding, JS-SDK, menu."""

@@ -11,7 +11,7 @@ import notify.errors  # noqa: F401  (registers the error codes of the SMS-code m
 from handlers.base import BaseHandler, api, authorize
 from handlers.errors import status_and_message
 from notify.channels import sms_of
-from server import accounts
+from signing import accounts
 from signing.errors import DomainError
 from signing.oplog import record_operation
 from signing.personal import is_valid_phone, mask_phone

@@ -36,3 +36,15 @@ def welcome_text(public_base_url: str) -> str:
     bind = entry_url(public_base_url, "/wx/bind")
     return (f"欢迎关注毕业去向登记与网上签约平台！首次使用请先<a href=\"{bind}\">绑定毕业生账号</a>，"
             f"之后点击菜单“{ENTRY_NAME}”即可进入。")
+
+
+async def publish_menu(config) -> dict:
+    """Sends the menu to WeChat (the command `wechat-menu`); WeChatError when WeChat refuses it."""
+    import redis.asyncio as aioredis
+
+    from wechat.client import WeChatApi
+    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    try:
+        return await WeChatApi(config, redis).create_menu(build_menu(config.public_base_url))
+    finally:
+        await redis.aclose()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from server.accounts import hash_password
+from demo.sample_data import make_credit_code, make_phone, roster_csv, roster_row
 from server.app import Application
 from server.config import Settings
-from server.sample_data import make_credit_code, make_phone, roster_csv, roster_row
 from signing import clock
+from signing.accounts import hash_password
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 from signing.settings_service import add_agreement_handlers, update_province, update_school_settings
@@ -131,7 +131,7 @@ async def _load(app: Application) -> list[str]:
 
 
 async def _actor(db, username: str):
-    from server.accounts import load_actor
+    from signing.accounts import load_actor
     user = await db.fetchone("SELECT id, session_version FROM users WHERE username=%s", (username,))
     return await load_actor(db, user["id"], user["session_version"])
 

@@ -17,8 +17,8 @@ from urllib.parse import urlencode, urlsplit
 
 import tornado.web
 
-from wechat.emulator_rules import EmulatedError, check_menu, check_template_data
-from wechat.emulator_state import USER_STATES, EmulatorState, Failure
+from emulators.wechat_rules import EmulatedError, check_menu, check_template_data
+from emulators.wechat_state import USER_STATES, EmulatorState, Failure
 
 OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -167,7 +167,7 @@ class AuthorizeHandler(EmulatorHandler):
         args = {k: self.get_query_argument(k, "") for k in ("appid", "redirect_uri", "scope", "state")}
         problem = self._problem(args)
         users = sorted(self.state.users.get(args["appid"], {}).items())
-        self.render("wechat/emulator_authorize.html", args=args, problem=problem, users=users)
+        self.render("emulators/wechat_authorize.html", args=args, problem=problem, users=users)
 
     def post(self):
         args = {k: self.get_body_argument(k, "") for k in ("appid", "redirect_uri", "scope", "state")}
@@ -175,7 +175,7 @@ class AuthorizeHandler(EmulatorHandler):
         problem = self._problem(args) or (None if OPENID_RE.match(openid) else "openid 格式不正确")
         if problem:
             self.set_status(400)
-            self.render("wechat/emulator_authorize.html", args=args, problem=problem, users=[])
+            self.render("emulators/wechat_authorize.html", args=args, problem=problem, users=[])
             return
         self.state.users[args["appid"]].setdefault(openid, "subscribed")
         code = self.state.issue_code(args["appid"], openid)
@@ -199,7 +199,7 @@ class InboxHandler(EmulatorHandler):
         users = [(appid, openid, state) for appid, by_openid in self.state.users.items()
                  for openid, state in sorted(by_openid.items())]
         messages = [m for m in reversed(self.state.messages) if not chosen or m["touser"] == chosen]
-        self.render("wechat/emulator_inbox.html", users=users, chosen=chosen, messages=messages,
+        self.render("emulators/wechat_inbox.html", users=users, chosen=chosen, messages=messages,
                     templates=self.state.templates, time=time)
 
 
@@ -281,7 +281,7 @@ class StatsControl(ControlHandler):
 def make_emulator_app(apps: dict[str, str], token_ttl: int = 7200, templates: dict | None = None,
                       daily_quota: int = 100_000) -> tornado.web.Application:
     """apps: appid -> secret. templates: template_id -> {"title", "keywords": {name: label}}
-    (default: wechat.emulator_state.DEMO_TEMPLATES). daily_quota: sends per template per day."""
+    (default: emulators.wechat_state.DEMO_TEMPLATES). daily_quota: sends per template per day."""
     from server.app import ROOT
 
     app = tornado.web.Application([

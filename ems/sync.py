@@ -5,54 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from server.outbox import claim_due, mark_done, mark_retry
+
 log = logging.getLogger("wangqian.ems")
-LEASE_SECONDS = 60          # a claimed entry is invisible to other workers this long
-MAX_BACKOFF_SECONDS = 600   # a day of EMS downtime is retried at most every 10 minutes, never given up
-
-# The earliest pending entry of each graduate, when due: later entries of the same graduate wait for it.
-_DUE = (
-    "SELECT o.id, o.graduate_id, o.idempotency_key, o.payload, o.attempts FROM outbox o"
-    " WHERE o.topic=%s AND o.status='pending' AND o.next_attempt_at<=NOW(3)"
-    " AND o.id=(SELECT MIN(o2.id) FROM outbox o2 WHERE o2.topic=o.topic AND o2.graduate_id=o.graduate_id"
-    "           AND o2.status='pending')"
-    " ORDER BY o.id LIMIT %s"
-)
-
-
-def backoff_seconds(attempts: int) -> float:
-    return min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 10)) * random.uniform(0.8, 1.2)
-
-
-async def claim_due(db, topic: str, batch: int) -> list[dict]:
-    """Due entries this worker now owns (a lease: the update succeeds for one worker only)."""
-    claimed = []
-    for row in await db.fetchall(_DUE, (topic, batch)):
-        async with db.cursor() as cur:
-            await cur.execute(
-                "UPDATE outbox SET next_attempt_at=NOW(3) + INTERVAL %s SECOND"
-                " WHERE id=%s AND status='pending' AND next_attempt_at<=NOW(3)", (LEASE_SECONDS, row["id"]))
-            if cur.rowcount == 1:
-                row["payload"] = json.loads(row["payload"])
-                claimed.append(row)
-    return claimed
-
-
-async def mark_done(db, entry_id: int) -> None:
-    async with db.cursor() as cur:
-        await cur.execute("UPDATE outbox SET status='done', done_at=NOW(3), attempts=attempts+1, last_error=NULL"
-                          " WHERE id=%s", (entry_id,))
-
-
-async def mark_retry(db, entry: dict, error: str, delay: float | None = None) -> None:
-    delay = backoff_seconds(entry["attempts"] + 1) if delay is None else delay
-    async with db.cursor() as cur:
-        await cur.execute("UPDATE outbox SET attempts=attempts+1, last_error=%s,"
-                          " next_attempt_at=NOW(3) + INTERVAL %s MICROSECOND WHERE id=%s",
-                          (error[:500], int(delay * 1_000_000), entry["id"]))
 
 
 class EmsSync:

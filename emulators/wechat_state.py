@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from wechat.emulator_rules import EmulatedError
+from emulators.wechat_rules import EmulatedError
 
 # The product's notification templates (SPEC 9) as the demo account has them: id -> title and keywords.
 DEMO_TEMPLATES = {

@@ -15,10 +15,10 @@ def _port_of(url: str) -> int:
 
 def emulator_apps(config) -> list[tuple[str, object, int]]:
     """(name, tornado application, port) for every emulator."""
-    from server.credit_emulator import make_emulator_app as credit_app
-    from server.ems_emulator import make_emulator_app as ems_app
-    from sms.emulator import make_emulator_app as sms_app
-    from wechat.emulator import make_emulator_app as wechat_app
+    from emulators.aliyun_sms import make_emulator_app as sms_app
+    from emulators.credit import make_emulator_app as credit_app
+    from emulators.ems import make_emulator_app as ems_app
+    from emulators.wechat import make_emulator_app as wechat_app
     return [
         ("WeChat", wechat_app({config.wechat_app_id: config.wechat_app_secret}), _port_of(config.wechat_api_base)),
         ("Aliyun SMS", sms_app({config.aliyun_access_key_id: config.aliyun_access_key_secret},
