@@ -2,14 +2,13 @@
 employer, one account per role. Idempotent: running it again changes nothing."""
 from __future__ import annotations
 
-from datetime import date
-
 from demo.sample_data import make_credit_code, make_phone, roster_csv, roster_row
 from server.app import Application
 from server.config import Settings
 from signing import clock
 from signing.accounts import hash_password
 from signing.actors import SYSTEM
+from signing.eligibility import current_cohort
 from signing.roster_service import import_roster
 from signing.settings_service import add_agreement_handlers, update_province, update_school_settings
 
@@ -17,12 +16,6 @@ DEMO_PASSWORD = "demo2026pass"
 PROVINCE = ("11", "北京市")
 SCHOOL = ("10001", "北京示范大学")
 DEPARTMENTS = ("计算机学院", "经济管理学院", "外国语学院")
-
-
-def demo_cohort(today: date | None = None) -> int:
-    """Signing for cohort N runs from the autumn of N-1; before September the cohort is this year's."""
-    today = today or clock.today()
-    return today.year + 1 if today.month >= 9 else today.year
 
 
 def demo_roster(cohort: int) -> list[dict]:
@@ -47,7 +40,7 @@ async def load_demo(config: Settings) -> None:
 
 
 async def _load(app: Application) -> list[str]:
-    db, cohort = app.db, demo_cohort()
+    db, cohort = app.db, current_cohort(clock.today())
     async with db.transaction() as cur:
         await cur.execute("INSERT INTO provinces (code, name) VALUES (%s,%s) ON DUPLICATE KEY UPDATE code=code", PROVINCE)
         await cur.execute(

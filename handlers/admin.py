@@ -19,6 +19,7 @@ from handlers.uploads import StreamedUpload
 from signing import accounts, clock, policy, registrations, settings_service
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
+from signing.eligibility import current_cohort
 from signing.errors import DomainError
 from signing.records_query import list_records, record_detail
 from signing.records_service import ActionInput, perform
@@ -84,7 +85,7 @@ class LogoutPage(AdminPage):
 class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
-        cohort = int(self.get_query_argument("cohort", "") or clock.today().year)
+        cohort = int(self.get_query_argument("cohort", "") or current_cohort(clock.today()))
         self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort), cohort=cohort,
                     actor=self.current_user)
 
@@ -145,7 +146,7 @@ class SettingsPage(AdminPage):
 
     def cohort(self) -> int:
         raw = self.get_argument("cohort", "")
-        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else clock.today().year
+        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else current_cohort(clock.today())
 
     async def show(self, notice: str | None = None):
         policy.require(self.current_user, "school.settings.read")

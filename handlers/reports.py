@@ -11,6 +11,7 @@ from handlers.models import Query
 from handlers.records import RecordListQuery, id_hash_of
 from signing import clock, policy
 from signing import transitions as tt
+from signing.eligibility import current_cohort
 from signing.errors import DomainError
 from signing.records_query import list_records
 from signing.statistics import statistics
@@ -30,7 +31,7 @@ async def school_statistics(db, actor, cohort: int) -> dict:
 
 
 class StatisticsQuery(Query):
-    cohort: int = Field(default_factory=lambda: clock.today().year, ge=2000, le=2100)
+    cohort: int = Field(default_factory=lambda: current_cohort(clock.today()), ge=2000, le=2100)
 
 
 class StatisticsHandler(BaseHandler):

@@ -8,6 +8,7 @@ from pydantic import Field
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
 from signing import clock, policy, settings_service
+from signing.eligibility import current_cohort
 from signing.errors import DomainError
 
 
@@ -42,7 +43,7 @@ class ProvinceSettingsHandler(BaseHandler):
 
 
 class CohortQuery(Query):
-    cohort: int = Field(default_factory=lambda: clock.today().year, ge=2000, le=2100)
+    cohort: int = Field(default_factory=lambda: current_cohort(clock.today()), ge=2000, le=2100)
 
 
 class SchoolSettingsBody(Body):

@@ -13,14 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from signing import transitions as tt
 from sms import templates as sms_templates
-from sms.templates import SMS_NOTICE
 
 FIELD_LABELS = {"job_category": "职位类别", "unit_nature": "单位性质", "unit_industry": "单位行业",
                 "fields": "去向信息", "type_code": "去向类型", "note": "备注"}
-RESULT_PHRASES = {"pass": "审核通过", "pass_unilateral": "审核通过", "return": "退回修改", "reject": "审核不通过"}
-AUDIT_STATES = {"online_audit", "agreement_audit", "signing_audit", "registration_audit", "destination_audit",
-                "cancel_audit_online", "cancel_audit"}
 ELLIPSIS = "…"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _TIME = re.compile(r"[0-9年月日时分秒:：\-/ ~.]{1,40}")
@@ -69,17 +66,54 @@ def _invitation(p: dict, c: dict) -> tuple:
     return p.get("unit_name"), c.get("position_title"), when(p.get("deadline"))
 
 
-def _is_cancellation(p: dict) -> bool:
-    return p.get("state") in ("cancelled", "cancel_returned") or (p.get("action") == "reject" and p.get("state") == "signed")
+CANCEL_AUDIT_STATES = {"cancel_audit", "cancel_audit_online"}
+RETURNED_STATES = {"agreement_returned", "signing_returned", "registration_returned", "destination_returned",
+                   "cancel_returned"}
+APPROVED_DETAIL = {"agreement_approved": "请下载协议书交单位盖章后回传", "signed": "签约完成",
+                   "registered": "去向登记完成", "cancelled": "解约完成"}
+ITEM_OF_AUDIT = {"online_audit": "线上签约", "agreement_audit": "就业协议申请", "signing_audit": "盖章协议书",
+                 "registration_audit": "协议书登记", "destination_audit": "毕业去向登记"}
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What an audit decided, told the same way on WeChat and by SMS, naming the stage that decided."""
+    item: str      # 审核事项: what was audited
+    phrase: str    # WeChat's 审核结果 (≤5 Chinese characters): 学院已通过, 学校已退回, …
+    result: str    # the SMS's sentence: 已通过学院审核, 被学校退回修改, …
+    detail: str    # the reason and explanation, or what happens next
+    next: str      # what the graduate does in the official account
+
+
+def reason_text(p: dict) -> str:
+    reason, explanation = one_line(p.get("reason")), one_line(p.get("explanation"))
+    return "，".join(x for x in (f"原因：{reason}" if reason else "", explanation) if x)
+
+
+def audit_outcome(p: dict) -> AuditOutcome:
+    """Read from the state change the audit made (from_state -> state) and who made it, never from the
+    action's name: a department pass keeps the record in audit, at the school stage."""
+    before, state = p.get("from_state") or "", p.get("state") or ""
+    who = "学院" if p.get("actor_role") == "department" else "学校"
+    verb = "鉴证" if p.get("agreement_type") == "two_party" and before in tt.VERIFIED_STATES else "审核"
+    cancellation = before in CANCEL_AUDIT_STATES
+    item = "解约申请" if cancellation else ITEM_OF_AUDIT.get(before) or p.get("kind_text") or "签约及毕业去向"
+    reason = reason_text(p)
+    if state in tt.AUDIT_STATES:  # department then school: the school decides next
+        return AuditOutcome(item, "学院已通过", f"已通过学院{verb}", f"等待学校{verb}", "查看")
+    if state in RETURNED_STATES:
+        return AuditOutcome(item, f"{who}已退回", f"被{who}退回修改", reason or "请查看退回原因", "修改后重新提交")
+    if cancellation and state == "signed":
+        return AuditOutcome(item, f"{who}不通过", f"未通过{who}{verb}",
+                            f"就业协议继续有效，{reason}" if reason else "就业协议继续有效", "查看")
+    if state in APPROVED_DETAIL:
+        return AuditOutcome(item, f"{who}已通过", f"已通过{who}{verb}", APPROVED_DETAIL[state], "查看")
+    return AuditOutcome(item, f"{who}不通过", f"未通过{who}{verb}", reason or "记录已作废", "查看并重新办理")
 
 
 def _audit_result(p: dict, c: dict) -> tuple:
-    item = (p.get("kind_text") or "") + ("解约申请" if _is_cancellation(p) else "")
-    result = RESULT_PHRASES.get(p.get("action"), "已处理")
-    if p.get("action") == "pass" and p.get("state") in AUDIT_STATES:
-        result = "学院已通过"  # department then school: the school audits next
-    note = "：".join(one_line(x) for x in (p.get("reason"), p.get("explanation")) if x) or p.get("status_text")
-    return item, result, note
+    o = audit_outcome(p)
+    return o.item, o.phrase, o.detail
 
 
 def changed_labels(p: dict) -> list[str]:
@@ -173,15 +207,40 @@ def wechat_message(config, payload: dict, context: dict) -> tuple[str, dict]:
     return f"{n.title}｜" + "；".join(lines), message
 
 
+def _sms_audit_result(p: dict, c: dict) -> tuple[str, dict]:
+    o = audit_outcome(p)
+    return sms_templates.SMS_AUDIT_RESULT, {"item": o.item, "result": o.result, "detail": o.detail, "next": o.next}
+
+
+def _unit(p: dict) -> str:
+    return p.get("unit_name") or "用人单位"
+
+
+SMS_OF: dict[str, Callable[[dict, dict], tuple[str, dict]]] = {
+    "audit_result": _sms_audit_result,
+    "invitation": lambda p, c: (sms_templates.SMS_INVITATION, {"unit": _unit(p), "deadline": when(p.get("deadline"))
+                                                               or "应约截止时间"}),
+    "cancel_request": lambda p, c: (sms_templates.SMS_CANCEL_REQUEST,
+                                    {"unit": _unit(p), "reason": reason_text(p).removeprefix("原因：") or "未说明"}),
+    "cancel_answer": lambda p, c: (sms_templates.SMS_CANCEL_ANSWER, {"unit": _unit(p)}),
+    "forced_cancellation": lambda p, c: (sms_templates.SMS_FORCED_CANCELLATION,
+                                         {"unit": _unit(p), "explanation": one_line(p.get("explanation")) or "无"}),
+    "employer_uploaded": lambda p, c: (sms_templates.SMS_EMPLOYER_UPLOADED, {"unit": _unit(p)}),
+}
+
+
 def sms_message(config, payload: dict, context: dict) -> tuple[str, dict]:
     """(content for the log, message for AliyunSmsClient.send: template_code, params).
     Raises sms.templates.TemplateParamError when a variable cannot be sent (e.g. an empty name)."""
-    name, kind = context.get("graduate_name") or "", payload.get("kind_text") or "签约及毕业去向"
+    name = context.get("graduate_name") or ""
     if payload["template"] == "record_edited":
-        code, params = sms_templates.record_edited(name, kind, changed_labels(payload))
+        code, params = sms_templates.record_edited(name, payload.get("kind_text") or "签约及毕业去向",
+                                                   changed_labels(payload))
     else:
-        code, params = SMS_NOTICE, {"name": sms_templates.check_variable("name", name),
-                                    "kind": sms_templates.check_variable("kind", kind),
-                                    "event": sms_templates.check_variable("event", payload.get("action_text") or "状态更新")}
+        code, values = SMS_OF[payload["template"]](payload, context)
+        # Aliyun's variables are one line of at most 35 characters: long reasons are cut, never refused
+        params = {"name": sms_templates.check_variable("name", name)} | {
+            k: sms_templates.check_variable(k, cut(one_line(v), sms_templates.MAX_VARIABLE_LENGTH))
+            for k, v in values.items()}
     text = sms_templates.TEMPLATES[code].render(params, config.public_base_url)
     return f"【{config.sms_sign_name}】{text}", {"template_code": code, "params": params}

@@ -20,6 +20,12 @@ def level_group(level: str) -> str:
     return "undergraduate" if level in UNDERGRADUATE_LEVELS else "postgraduate"
 
 
+def current_cohort(today: date) -> int:
+    """The cohort that is signing now: signing for cohort N runs from September of N-1 (the final year begins)
+    to the summer of N; the pages and counts open on it when no cohort is asked for."""
+    return today.year + 1 if today.month >= 9 else today.year
+
+
 def cohort_open(cohort: int, today: date) -> bool:
     """The current cohort may act; the previous one until 31 January of the following year."""
     return today <= date(cohort + 1, 1, 31)

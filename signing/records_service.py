@@ -93,7 +93,10 @@ async def load_context(cur, graduate_id: int, now: datetime, actor: Actor | None
         " WHERE r.graduate_id=%s AND e.role='graduate' AND e.action IN ('request_cancel','apply_cancel')",
         (graduate_id,))
     used = (await cur.fetchone())["n"]
-    return rules.Context(graduate=graduate, settings=settings, now=now, cancellations_used=used)
+    await cur.execute("SELECT id FROM records WHERE active_graduate_id=%s", (graduate_id,))
+    active = await cur.fetchone()
+    return rules.Context(graduate=graduate, settings=settings, now=now, cancellations_used=used,
+                         active_record_id=active["id"] if active else None)
 
 
 def decode(record: dict) -> dict:
@@ -129,11 +132,7 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     rules.check_needs(t, inp.reason, inp.explanation, inp.data is not None, bool(inp.changes), inp.upload_ids)
 
     data, changes = await _new_data(cur, t, record, inp, g)
-    next_state, stage = tt.resolve_next(t, ctx.first_audit_stage)
-    if t.action == "pass" and record["audit_stage"] == "department":
-        next_state, stage = record["state"], "school"  # a department pass hands the record to the school
-    elif next_state == record["state"] and next_state in tt.AUDIT_STATES:
-        stage = record["audit_stage"]
+    next_state, stage = tt.resolve_next(t, ctx.first_audit_stage, record["audit_stage"])
     touched = 0 if t.next_state.startswith("@") else int(actor.role in tt.AUDITORS or record["audit_touched"])
     cancellation = _cancellation(t, actor, record, inp, now)
     # the roster data the audit compares with EMS: taken at submission, and again on 获取最新学生信息
@@ -288,8 +287,10 @@ async def _write_outbox(cur, t: tt.Transition, actor: Actor, record: dict, event
         rows.append(("notify", f"notify:{event_id}", {
             "template": t.notify, "record_id": record["id"], "event_id": event_id, "kind": record["kind"],
             "kind_text": tt.KINDS[record["kind"]], "action": t.action, "action_text": tt.ACTION_TEXT[t.action],
-            "state": record["state"], "status_text": tt.status_text(record["state"], record["audit_stage"]),
+            "state": record["state"],
+            "status_text": tt.status_text(record["state"], record["audit_stage"], ctx.settings["agreement_type"]),
             "unit_name": (record["data"] or {}).get("unit_name") or (record["data"] or {}).get("fields", {}).get("unit_name"),
+            "from_state": t.state, "agreement_type": ctx.settings["agreement_type"],
             "actor_role": actor.role, "reason": inp.reason, "explanation": inp.explanation,
             "changed_fields": sorted(changes) if changes else [], "sms": t.notify == "record_edited",
             "link": f"/wx/records/{record['id']}", "deadline": record.get("deadline"),
@@ -300,9 +301,7 @@ async def _write_outbox(cur, t: tt.Transition, actor: Actor, record: dict, event
             "status": "employed" if t.ems == "destination" else "unemployed",
             "destination": _ems_destination(record) if t.ems == "destination" else {"code": "70", "name": "待就业"},
         }))
-    if t.action == "pass" and (record["state"] == "agreement_approved"
-                               or (record["kind"] == "online" and record["state"] == "signed")):
-        # the agreement is approved: its PDF is rendered by documents.agreements.AgreementDocumentJob
+    if t.document:  # the agreement is approved: its PDF is rendered by documents.agreements.AgreementDocumentJob
         rows.append(("document", f"document:{event_id}", {"record_id": record["id"]}))
     for topic, key, payload in rows:
         await cur.execute(

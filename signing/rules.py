@@ -20,6 +20,7 @@ class Context:
     settings: dict            # school settings of the graduate's cohort (+ province module flag)
     now: datetime
     cancellations_used: int = 0
+    active_record_id: int | None = None  # the graduate's record in flow or approved, if any
 
     @property
     def first_audit_stage(self) -> str:
@@ -64,7 +65,7 @@ def transition_for(actor: Actor, record: dict, action: str) -> tt.Transition:
     if not tt.known_action(record["kind"], record["state"], action):
         raise DomainError("action_not_allowed",
                           f"当前状态（{tt.status_text(record['state'], record.get('audit_stage'))}）不能进行“{tt.ACTION_TEXT[action]}”")
-    t = tt.find(record["kind"], record["state"], action, actor.role)
+    t = tt.find(record["kind"], record["state"], action, actor.role, record.get("audit_stage"))
     if t is None:
         raise DomainError("forbidden", f"您不能对此记录进行“{tt.ACTION_TEXT[action]}”")
     return t
@@ -81,6 +82,10 @@ def check(t: tt.Transition, actor: Actor, record: dict, ctx: Context) -> None:
         raise DomainError("settings_required", "学校尚未开启毕业去向登记与网签，请联系学校就业部门")
     for guard in t.guards:
         _GUARDS[guard](t, actor, record, ctx)
+    # one active record per graduate (the unique index records.active_graduate_id settles races)
+    if not tt.is_active(record["state"]) and tt.is_active(t.next_state.lstrip("@")) \
+            and ctx.active_record_id not in (None, record["id"]):
+        raise DomainError("active_record_exists")
 
 
 def _kind_allowed(t, actor, record, ctx):
@@ -147,7 +152,7 @@ def available_actions(actor: Actor, record: dict, ctx: Context) -> list[dict]:
     """The actions this actor may take on the record now, read from the table (drives the buttons)."""
     result = []
     for t in tt.actions_from(record["kind"], record["state"]):
-        if actor.role not in t.roles:
+        if actor.role not in t.roles or (t.stage and t.stage != record.get("audit_stage")):
             continue
         try:
             check(t, actor, record, ctx)

@@ -5,8 +5,12 @@ tell each caller which actions they may take now, `python -m server transitions`
 diagrams are generated from it.
 
 Audit states carry a stage (department or school): in "department then school" mode a submission starts at
-the department stage and a department pass moves it to the school stage; in "school only" mode it starts at
-the school stage. The next state "@audit" means "the audit state of this phase, at the first stage".
+the department stage; in "school only" mode at the school stage. The next state "@audit" means "the audit
+state of this phase, at the first stage". A row may hold at one stage only (`stage`): the department's pass is
+its own row, which hands the record to the school stage (`next_stage`) and tells the graduate so; only the
+pass at the school stage approves, and only it carries the approval's effects (EMS push, agreement PDF).
+Effects (notification, EMS push, PDF) belong to the row, that is to the state change it makes, never to an
+action's name.
 
 Rules that hold for every row (signing/rules.py): records of invalid (失效) graduates and of closed cohorts are
 frozen for everyone; read-only accounts never act; graduates and employers act only once the province module
@@ -91,15 +95,27 @@ class Transition:
     needs: tuple[str, ...] = ()        # input the action requires: reason, explanation, data, upload, changes
     notify: str | None = None          # notification template for the graduate
     ems: str | None = None             # "destination" pushes the destination, "unemployed" pushes 待就业
+    document: bool = False             # renders the agreement PDF (the agreement is approved)
     school_only: bool = False          # schools, not departments (强制解约, 单方面解约, edits after approval)
     editable: tuple[str, ...] = field(default=())  # fields an edit may change
+    stage: str | None = None           # the audit stage the row holds at (None: any)
+    next_stage: str | None = None      # the audit stage the record moves to, staying in the same audit state
+
+
+def _department_pass(kind, audit):
+    """In "department then school" mode the department's pass hands the record to the school; nothing is
+    approved yet, so nothing but the graduate's notice leaves."""
+    return [Transition(kind, audit, "pass", audit, AUDITORS, ("auditor_stage",), notify="audit_result",
+                       stage="department", next_stage="school")]
 
 
 def _audit_rows(kind, audit, approved, returned, void, notify_on_pass=True, ems_on_pass="destination"):
     """pass / return / reject of one audit phase; returned=None when the phase cannot be returned."""
     rows = [
-        Transition(kind, audit, "pass", approved, AUDITORS, ("auditor_stage",),
-                   notify="audit_result" if notify_on_pass else None, ems=ems_on_pass if approved in APPROVED_STATES else None),
+        *_department_pass(kind, audit),
+        Transition(kind, audit, "pass", approved, AUDITORS, ("auditor_stage",), stage="school",
+                   notify="audit_result" if notify_on_pass else None, ems=ems_on_pass if approved in APPROVED_STATES else None,
+                   document=approved == "agreement_approved" or (kind == "online" and approved == "signed")),
         Transition(kind, audit, "reject", void, AUDITORS, ("auditor_stage",), ("reason", "explanation"),
                    notify="audit_result"),
     ]
@@ -115,8 +131,9 @@ def _offline_cancellation(kind):
         Transition(kind, "signed", "apply_cancel", "@cancel_audit", ("graduate",),
                    ("cancellations_left",), ("reason", "explanation", "upload")),
         Transition(kind, "cancel_audit", "withdraw", "cancel_returned", ("graduate",), ("no_audit_yet",)),
+        *_department_pass(kind, "cancel_audit"),
         Transition(kind, "cancel_audit", "pass", "cancelled", AUDITORS, ("auditor_stage",), notify="audit_result",
-                   ems="unemployed"),
+                   ems="unemployed", stage="school"),
         Transition(kind, "cancel_audit", "pass_unilateral", "cancelled", ("school",), ("auditor_stage",),
                    ("explanation",), notify="audit_result", ems="unemployed", school_only=True),
         Transition(kind, "cancel_audit", "return", "cancel_returned", AUDITORS, ("auditor_stage",),
@@ -184,8 +201,9 @@ TABLE: list[Transition] = [
                ()),
     Transition("online", "cancel_pending_graduate", "refuse_cancel", "signed", ("graduate",), (),
                ("explanation",)),
+    *_department_pass("online", "cancel_audit_online"),
     Transition("online", "cancel_audit_online", "pass", "cancelled", AUDITORS, ("auditor_stage",), notify="audit_result",
-               ems="unemployed"),
+               ems="unemployed", stage="school"),
     Transition("online", "cancel_audit_online", "reject", "signed", AUDITORS, ("auditor_stage",),
                ("reason", "explanation"), notify="audit_result"),
     # 4.3 offline signing: agreement audit, the stamped copy, signing audit
@@ -217,9 +235,10 @@ for _t in TABLE:
     _INDEX.setdefault((_t.kind, _t.state, _t.action), []).append(_t)
 
 
-def find(kind: str, state: str, action: str, role: str) -> Transition | None:
+def find(kind: str, state: str, action: str, role: str, stage: str | None = None) -> Transition | None:
+    """The row for this role at the record's audit stage (a row without a stage holds at any)."""
     for t in _INDEX.get((kind, state, action), ()):
-        if role in t.roles:
+        if role in t.roles and (t.stage is None or t.stage == stage):
             return t
     return None
 
@@ -232,10 +251,15 @@ def known_action(kind: str, state: str, action: str) -> bool:
     return (kind, state, action) in _INDEX
 
 
-def resolve_next(t: Transition, first_stage: str) -> tuple[str, str | None]:
-    """(next state, its audit stage). '@x' enters audit x at the first stage of the school's audit mode."""
+def resolve_next(t: Transition, first_stage: str, stage: str | None = None) -> tuple[str, str | None]:
+    """(next state, its audit stage). '@x' enters audit x at the first stage of the school's audit mode; a row
+    with a next_stage moves to it; a row that stays in the same audit state keeps the stage (`stage`)."""
     if t.next_state.startswith("@"):
         return t.next_state[1:], first_stage
+    if t.next_stage:
+        return t.next_state, t.next_stage
+    if t.next_state == t.state and t.state in AUDIT_STATES:
+        return t.next_state, stage
     return t.next_state, None
 
 
@@ -245,6 +269,8 @@ VERIFIED_STATES = {"online_audit", "signing_audit", "cancel_audit_online", "canc
 
 
 def status_text(state: str, stage: str | None, agreement_type: str | None = None) -> str:
+    if state == NEW:
+        return "尚未创建"
     return verify_wording(
         STATE_TEXT[state].format(stage={"department": "学院", "school": "学校"}.get(stage or "", "学院/学校")),
         state, agreement_type)

@@ -11,8 +11,14 @@ from dataclasses import dataclass
 # Aliyun template codes (change here when the real templates are approved).
 SMS_RECORD_EDITED = "SMS_300000001"
 SMS_EMPLOYER_AGREEMENT_LINK = "SMS_300000002"
-SMS_NOTICE = "SMS_300000004"  # any other notification, for a graduate WeChat cannot reach
 SMS_BINDING_CODE = "SMS_300000003"
+# The graduate's notifications, each with its reason and next step (sent when WeChat cannot reach them).
+SMS_AUDIT_RESULT = "SMS_300000005"
+SMS_INVITATION = "SMS_300000006"
+SMS_CANCEL_REQUEST = "SMS_300000007"
+SMS_CANCEL_ANSWER = "SMS_300000008"
+SMS_FORCED_CANCELLATION = "SMS_300000009"
+SMS_EMPLOYER_UPLOADED = "SMS_300000010"
 
 # Aliyun's rules for variables: at most 35 characters each (a verification code 4-6 letters or
 # digits), no line breaks, no URLs (domains must be fixed in the approved template text).
@@ -58,9 +64,34 @@ TEMPLATES: dict[str, Template] = {
             ("name", "path"),
         ),
         Template(
-            SMS_NOTICE, "平台通知提醒", "notice",
-            "${name}同学，您的${kind}有新消息：${event}。请进入“毕业去向登记”公众号查看详情。",
-            ("name", "kind", "event"),
+            SMS_AUDIT_RESULT, "审核结果通知", "notice",
+            "${name}同学，您的${item}${result}，${detail}。请进入“毕业去向登记”公众号${next}。",
+            ("name", "item", "result", "detail", "next"),
+        ),
+        Template(
+            SMS_INVITATION, "签约邀请通知", "notice",
+            "${name}同学，${unit}向您发出签约邀请，请于${deadline}前进入“毕业去向登记”公众号接受或拒绝。",
+            ("name", "unit", "deadline"),
+        ),
+        Template(
+            SMS_CANCEL_REQUEST, "单位解约申请通知", "notice",
+            "${name}同学，${unit}申请与您解除就业协议，原因：${reason}。请进入“毕业去向登记”公众号同意或拒绝。",
+            ("name", "unit", "reason"),
+        ),
+        Template(
+            SMS_CANCEL_ANSWER, "单位拒绝解约通知", "notice",
+            "${name}同学，${unit}拒绝了您的解约申请，就业协议继续有效。详情请进入“毕业去向登记”公众号查看。",
+            ("name", "unit"),
+        ),
+        Template(
+            SMS_FORCED_CANCELLATION, "学校强制解约通知", "notice",
+            "${name}同学，学校已解除您与${unit}的就业协议，说明：${explanation}。详情请进入“毕业去向登记”公众号查看。",
+            ("name", "unit", "explanation"),
+        ),
+        Template(
+            SMS_EMPLOYER_UPLOADED, "单位回传协议通知", "notice",
+            "${name}同学，${unit}已回传盖章的就业协议书，等待学校审核。详情请进入“毕业去向登记”公众号查看。",
+            ("name", "unit"),
         ),
         Template(
             SMS_BINDING_CODE, "绑定验证码", "code",

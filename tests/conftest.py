@@ -3,17 +3,32 @@ The app runs for real on a local port (pytest-tornado's http_server); tests talk
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pymysql
 import pytest
 import redis as syncredis
+from hypothesis import settings
 
 from server.config import Settings
 from server.migrate import apply_migrations, drop_database
 from tests.support import Client, World, running_app
 
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+# The model-based test of the flows (tests/test_flow_model.py): a quick default run in the suite, and
+# `--hypothesis-profile=long` for at least 2,000 steps (its count is printed at the end).
+settings.register_profile("default", max_examples=3, stateful_step_count=50)
+settings.register_profile("long", max_examples=25, stateful_step_count=40)
+settings.load_profile("default")
+
+
+def pytest_terminal_summary(terminalreporter):
+    model = sys.modules.get("tests.test_flow_model")
+    if model is not None and model.STEPS["steps"]:
+        terminalreporter.write_line(f"flow model: {model.STEPS['steps']} steps, {model.STEPS['changes']} of them"
+                                    f" state changes the service made, {model.STEPS['refusals']} refusals it gave")
 
 
 def _run_settings(**overrides) -> Settings:

@@ -9,7 +9,7 @@ import uuid
 from tornado.httpclient import HTTPRequest
 
 from demo.sample_data import make_credit_code, make_phone, roster_csv, roster_row
-from signing import clock
+from signing import clock, eligibility
 from signing.accounts import hash_password
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
@@ -23,7 +23,7 @@ _shared_provinces: dict[str, str] = {}  # agreement type -> a province every sch
 
 
 def current_cohort() -> int:
-    return clock.today().year
+    return eligibility.current_cohort(clock.today())
 
 
 class Response:

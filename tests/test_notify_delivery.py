@@ -81,7 +81,7 @@ async def test_an_unsubscribed_graduate_still_gets_the_sms_once(world, client, s
     texts = [m["text"] for m in await sms_received(sms_emulator, f.g["phone"])]
     assert len(texts) == 3  # the invitation and the audit result in place of WeChat, and the edit once
     assert sum("学校已修改您的线上签约信息" in t for t in texts) == 1
-    assert any("有新消息：单位发起签约邀请" in t for t in texts)
+    assert any("向您发出签约邀请" in t for t in texts)
     statuses = {(r["template"], r["channel"]): r["status"] for r in deliveries(sql, f.g["id"])}
     assert statuses[("record_edited", "wechat")] == "skipped" and statuses[("record_edited", "sms")] == "sent"
     assert statuses[("invitation", "wechat")] == "skipped" and statuses[("invitation", "sms")] == "sent"
@@ -92,8 +92,8 @@ async def test_an_unbound_graduate_gets_an_sms_instead(world, client, sql, emula
     f = await invited(world, client, sql, emulator, bound=False)
     await drain(notifier, sql, [f.g["id"]])
     [sms] = await sms_received(sms_emulator, f.g["phone"])
-    assert sms["text"] == (f"【毕业去向登记】{f.g['name']}同学，您的线上签约有新消息：单位发起签约邀请。"
-                           "请进入“毕业去向登记”公众号查看详情。")
+    assert sms["text"].startswith(f"【毕业去向登记】{f.g['name']}同学，北京示范科技有限公司向您发出签约邀请，请于")
+    assert sms["text"].endswith("前进入“毕业去向登记”公众号接受或拒绝。")
     wechat, text = deliveries(sql, f.g["id"])
     assert wechat["status"] == "skipped" and "未绑定微信" in wechat["last_error"] and wechat["attempts"] == 0
     assert text["status"] == "sent" and text["outbox_id"] == wechat["outbox_id"]
@@ -220,7 +220,7 @@ async def test_template_data_obeys_wechat_rules_whatever_the_input(world, client
     invitation, result = await wechat_received(emulator, f.g["openid"])
     assert invitation["data"]["thing1"]["value"] == "北京示范科技有限公司北京示范科技有限公…"
     assert invitation["data"]["thing2"]["value"].startswith("高级 软件 工程师")
-    assert result["data"]["phrase2"]["value"] == "审核不通过"
-    assert result["data"]["thing3"]["value"] == "单位信息有误：第一行说明 第二行说明，…"
+    assert result["data"]["phrase2"]["value"] == "学校不通过"
+    assert result["data"]["thing3"]["value"] == "原因：单位信息有误，第一行说明 第二行…"
     for message in (invitation, result):
         assert all(len(v["value"]) <= 20 and "\n" not in v["value"] for v in message["data"].values())

@@ -34,7 +34,7 @@ async def test_graduates_see_their_own_messages_only(world, client, sql, emulato
     assert m["content"].startswith("签约邀请通知｜") and m["sent_at"] and "recipient_masked" not in m
     other = await f.G2.get("/api/graduate/messages?page=1")
     assert [(i["channel"], i["status"]) for i in other.json["items"]] == [("sms", "sent"), ("wechat", "skipped")]
-    assert "有新消息：单位发起签约邀请" in other.json["items"][0]["content"]
+    assert "向您发出签约邀请" in other.json["items"][0]["content"]
     assert (await client().get("/api/graduate/messages")).status == 401
     assert (await f.S.get("/api/graduate/messages")).status == 403
 
@@ -86,7 +86,7 @@ async def test_demo_page_shows_what_each_phone_and_wechat_received(world, client
     body = page.body.decode()
     assert page.status == 200 and f.g["name"] in body and f.graduates[1]["name"] in body
     assert "签约邀请通知" in body and "用人单位：北京示范科技有限公司" in body  # the WeChat message
-    assert f"{f.graduates[1]['name']}同学，您的线上签约有新消息" in body  # the SMS
+    assert f"{f.graduates[1]['name']}同学，北京示范科技有限公司向您发出签约邀请" in body  # the SMS
     assert f"inbox?phone={f.graduates[1]['phone']}" in body and "模拟器未响应" not in body
     # production never has the page: the app does not even import it (tests/test_layout.py)
     assert "/demo/phones" not in {route[0] for route in collect_routes("production")}

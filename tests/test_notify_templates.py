@@ -22,7 +22,8 @@ NASTY = "第一行\r\n第二行\t\u200b" + "很长的内容" * 30 + "😀"
 
 def payload(template: str, **extra) -> dict:
     base = {"template": template, "record_id": 12, "event_id": 34, "kind": "online", "kind_text": "线上签约",
-            "action": "pass", "action_text": "审核通过", "state": "signed", "status_text": "签约完成",
+            "action": "pass", "action_text": "审核通过", "from_state": "online_audit", "state": "signed",
+            "status_text": "签约完成", "agreement_type": "three_party",
             "unit_name": "北京示范科技有限公司", "actor_role": "school", "reason": None, "explanation": None,
             "changed_fields": [], "sms": False, "link": "/wx/records/12", "deadline": "2026-06-08 18:00:00"}
     return {**base, **extra}
@@ -60,13 +61,47 @@ def test_values_are_cut_with_an_ellipsis_and_kept_on_one_line():
     assert one_line("a\r\nb\u2028c\u200bd\te") == "a b c d e"
 
 
-def test_audit_results_say_what_happened():
+def test_audit_results_name_the_stage_that_decided_and_the_reason():
     data = lambda **p: wechat_message(CONFIG, payload("audit_result", **p), CONTEXT)[1]["data"]  # noqa: E731
-    assert data()["phrase2"]["value"] == "审核通过" and data()["thing3"]["value"] == "签约完成"
-    rejected = data(action="reject", state="audit_failed", reason="单位信息有误", explanation="名称不符")
-    assert rejected["phrase2"]["value"] == "审核不通过" and rejected["thing3"]["value"] == "单位信息有误：名称不符"
-    assert data(action="pass", state="online_audit")["phrase2"]["value"] == "学院已通过"
-    assert data(action="reject", state="signed")["thing1"]["value"] == "线上签约解约申请"
+    assert data()["phrase2"]["value"] == "学校已通过" and data()["thing3"]["value"] == "签约完成"
+    rejected = data(action="reject", state="audit_failed", reason="单位信息有误", explanation="名称不符",
+                    actor_role="department")
+    assert rejected["phrase2"]["value"] == "学院不通过" and rejected["thing3"]["value"] == "原因：单位信息有误，名称不符"
+    department_pass = data(action="pass", state="online_audit", actor_role="department")
+    assert department_pass["phrase2"]["value"] == "学院已通过" and department_pass["thing3"]["value"] == "等待学校审核"
+    cancel = data(action="reject", from_state="cancel_audit_online", state="signed", reason="理由不充分",
+                  explanation="请与单位协商")
+    assert cancel["thing1"]["value"] == "解约申请" and cancel["phrase2"]["value"] == "学校不通过"
+
+
+def sms_text(template: str, **extra) -> str:
+    return sms_message(CONFIG, payload(template, **extra), CONTEXT)[0]
+
+
+def test_audit_result_sms_says_who_decided_why_and_what_to_do():
+    assert sms_text("audit_result", from_state="agreement_audit", state="agreement_audit", actor_role="department") \
+        == "【毕业去向登记】张三同学，您的就业协议申请已通过学院审核，等待学校审核。请进入“毕业去向登记”公众号查看。"
+    returned = sms_text("audit_result", action="return", from_state="registration_audit",
+                        state="registration_returned", reason="信息有误", explanation="单位名称与公章不一致")
+    assert returned == ("【毕业去向登记】张三同学，您的协议书登记被学校退回修改，原因：信息有误，单位名称与公章不一致。"
+                        "请进入“毕业去向登记”公众号修改后重新提交。")
+    assert "已通过学校鉴证，签约完成" in sms_text("audit_result", agreement_type="two_party")
+    assert "已通过学校审核，请下载协议书交单位盖章后回传" in sms_text(
+        "audit_result", from_state="agreement_audit", state="agreement_approved", agreement_type="two_party")
+    assert len(sms_text("audit_result")) <= 70
+
+
+def test_cancellation_and_invitation_sms_carry_who_asked_the_reason_and_the_next_step():
+    request = sms_text("cancel_request", action="request_cancel", actor_role="employer", reason="单位原因",
+                       explanation="岗位撤销")
+    assert request == ("【毕业去向登记】张三同学，北京示范科技有限公司申请与您解除就业协议，原因：单位原因，岗位撤销。"
+                       "请进入“毕业去向登记”公众号同意或拒绝。")
+    forced = sms_text("forced_cancellation", action="force_cancel", explanation="单位已注销")
+    assert "学校已解除您与北京示范科技有限公司的就业协议，说明：单位已注销" in forced
+    assert "请于2026-06-08 18:00前进入“毕业去向登记”公众号接受或拒绝" in sms_text("invitation", action="invite")
+    assert "拒绝了您的解约申请，就业协议继续有效" in sms_text("cancel_answer", action="refuse_cancel")
+    long_reason = sms_message(CONFIG, payload("cancel_request", reason="单位原因", explanation=NASTY), CONTEXT)[1]
+    assert all(len(v) <= 35 and "\n" not in v for v in long_reason["params"].values())
 
 
 def test_record_edited_names_the_fields_in_chinese_and_goes_by_sms():
@@ -85,10 +120,10 @@ def test_record_edited_names_the_fields_in_chinese_and_goes_by_sms():
     assert data["thing1"]["value"] == "去向类型、去向信息、备注" and data["thing2"]["value"] == "计算机学院"
 
 
-def test_other_notifications_have_a_generic_sms_for_graduates_without_wechat():
-    text, sms = sms_message(CONFIG, payload("invitation", action="invite", action_text="单位发起签约邀请"), CONTEXT)
-    assert sms["template_code"] in TEMPLATES and sms["params"]["event"] == "单位发起签约邀请"
-    assert text == "【毕业去向登记】张三同学，您的线上签约有新消息：单位发起签约邀请。请进入“毕业去向登记”公众号查看详情。"
+def test_every_notification_has_an_sms_for_graduates_without_wechat():
+    for template in NOTIFICATIONS:
+        text, sms = sms_message(CONFIG, payload(template, reason="单位原因", explanation="说明"), CONTEXT)
+        assert sms["template_code"] in TEMPLATES and text.startswith("【毕业去向登记】张三同学")
 
 
 def test_links_point_only_at_our_record_pages():

@@ -126,7 +126,7 @@ async def test_audit_mode_cannot_change_while_records_are_in_flow(world, client,
     school = await world.school()
     [g] = await world.graduates(school, login=False)
     sql("INSERT INTO records (kind, graduate_id, school_id, cohort, department, level, initiator, state, in_flow, data)"
-        " VALUES ('paper', %s, %s, %s, '计算机学院', '本科', 'graduate', 'audit_school', 1, '{}')",
+        " VALUES ('paper', %s, %s, %s, '计算机学院', '本科', 'graduate', 'registration_audit', 1, '{}')",
         (g["id"], school["id"], school["cohort"]))
     c = await school_client(world, client, school)
     resp = await c.patch(f"/api/school/settings?cohort={school['cohort']}", {"audit_mode": "department_then_school"})

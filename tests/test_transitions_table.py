@@ -18,13 +18,25 @@ def test_every_state_has_chinese_text_and_every_action_a_name():
         assert t.action in tt.ACTION_TEXT, t
 
 
-def test_no_two_rows_for_the_same_role_state_and_action():
+def test_no_two_rows_for_the_same_role_state_action_and_stage():
     seen = set()
     for t in tt.TABLE:
         for role in t.roles:
-            key = (t.kind, t.state, t.action, role)
-            assert key not in seen, key
-            seen.add(key)
+            for stage in ([t.stage] if t.stage else ["department", "school", None]):
+                key = (t.kind, t.state, t.action, role, stage)
+                assert key not in seen, key
+                seen.add(key)
+
+
+def test_only_the_school_stage_pass_approves_and_carries_the_approvals_effects():
+    for t in tt.TABLE:
+        if t.action == "pass" and t.state in tt.AUDIT_STATES:
+            assert t.stage in ("department", "school"), t
+            if t.stage == "department":
+                assert (t.next_state, t.next_stage, t.ems, t.document) == (t.state, "school", None, False), t
+                assert t.notify == "audit_result", t
+            else:
+                assert t.next_state != t.state, t
 
 
 def test_terminal_states_have_no_way_out():
