@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from handlers.deliveries import my_messages
+from handlers.errors import status_and_message
 from signing import registrations
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
@@ -24,6 +25,16 @@ UNIT_FIELDS = [
     ("contact_phone", "联系人电话（选填）", "text"), ("contact_mobile", "联系人手机", "text"),
     ("contact_email", "联系人邮箱（选填）", "text"),
 ]
+REQUIRED_UNIT_FIELDS = {"unit_name", "credit_code", "unit_nature", "unit_industry", "unit_location", "unit_address",
+                        "job_category", "position_title", "work_location", "contact_name", "contact_mobile"}
+# Binding or destructive actions ask first (the form submits as usual without JavaScript).
+CONFIRM = {"accept": "接受后将进入学校审核，审核通过即签约生效，且不能再接受其他单位的邀请。确定接受吗？",
+           "refuse": "拒绝后该单位的签约邀请即失效。确定拒绝吗？",
+           "request_cancel": "解约申请会计入学校规定的解约次数。确定申请解约吗？",
+           "apply_cancel": "解约申请会计入学校规定的解约次数。确定申请解约吗？",
+           "discard": "删除后暂存的信息不能恢复。确定删除吗？",
+           "void": "作废后去向信息失效，需重新登记。确定作废吗？",
+           "accept_cancel": "同意后将进入学校审核，审核通过即解除协议。确定同意解约吗？"}
 NEW_KINDS = {"offline": "未签就业协议，申请签约", "paper": "已签就业协议，登记信息", "destination": "无需就业协议，登记其他去向"}
 UPLOAD_KIND = {"paper": "paper-agreement", "destination": "destination-proof"}
 HOME_LINKS += [("/wx/records", "我的签约及毕业去向登记"), ("/wx/messages", "消息记录"), ("/wx/profile", "我的信息")]
@@ -43,6 +54,16 @@ def form_data(page: WeChatPage, kind: str) -> dict:
     if arg("supplementary_terms", "").strip():
         data["supplementary_terms"] = arg("supplementary_terms").strip()
     return data
+
+
+def form_problems(error: DomainError | None) -> dict[str, str]:
+    """Field (name, or a destination field's label) -> what to do about it, from a refusal's details, shown
+    beside the field."""
+    details = error.details if error is not None else None
+    if isinstance(details, dict):
+        return {str(name): "请填写此项" for name in details.get("missing", [])}
+    return {str(d["field"]).split(".")[-1]: "格式不正确，请检查" for d in details or []
+            if isinstance(d, dict) and d.get("field")}
 
 
 def upload_ids(page: WeChatPage) -> list[int]:
@@ -72,8 +93,15 @@ class RecordsPage(WeChatPage):
             self.redirect("/wx/profile?first=1")
             return
         kinds = NEW_KINDS if g["training_mode"] not in ("21", "41") else {"destination": "定向/委培毕业去向补充登记"}
-        self.render("graduate/records.html", records=await own_records(self.db, self.current_user), kinds=kinds,
-                    kind_names=tt.KINDS)
+        records = await own_records(self.db, self.current_user)
+        active = next((r for r in records if tt.is_active(r["state"])), None)
+        self.render("graduate/records.html", records=records, kinds=kinds, kind_names=tt.KINDS, active=active)
+
+
+async def active_record_of(page: WeChatPage) -> dict | None:
+    """The graduate's record in flow or approved: while there is one, no other can be submitted."""
+    return await page.db.fetchone("SELECT id, kind FROM records WHERE active_graduate_id=%s",
+                                  (page.current_user.graduate_id,))
 
 
 class RecordPage(WeChatPage):
@@ -88,14 +116,14 @@ class RecordPage(WeChatPage):
         self.render("graduate/record.html", r=record, done=self.get_query_argument("done", None), dtype=dtype,
                     labels=labels,
                     action_text=tt.ACTION_TEXT, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
-                    unit_fields=UNIT_FIELDS)
+                    unit_fields=UNIT_FIELDS, confirm=CONFIRM)
 
 
 class RecordActionPage(WeChatPage):
     @graduate_page
     async def post(self, record_id, action):
-        if action in ("save", "submit"):
-            self.redirect(f"/wx/records/{int(record_id)}/edit")
+        if action in ("save", "submit"):  # these take the whole form: never an empty post that wipes the data
+            self.redirect(f"/wx/records/{int(record_id)}/edit", status=303)
             return
         version = self.get_body_argument("version", "")
         await perform(self.db, self.current_user, int(record_id), action, ActionInput(
@@ -107,13 +135,19 @@ class RecordActionPage(WeChatPage):
 
 
 class RecordFormPage(WeChatPage):
-    """New record (kind in the query) or editing a draft / returned record, then save or submit."""
+    """New record (kind in the query) or editing a draft / returned record, then save or submit. A refused
+    save or submit shows the same form again with everything typed and every photo uploaded, and the reason."""
 
-    async def _render(self, kind: str, record: dict | None):
+    async def _render(self, kind: str, record: dict | None, data: dict | None = None, error: DomainError | None = None,
+                      uploads: list[int] = ()):
+        if error is not None:
+            self.set_status(status_and_message(error.code, error.message)[0])
         self.render("graduate/form.html", kind=kind, kind_name=NEW_KINDS.get(kind, tt.KINDS[kind]), record=record,
-                    data=(record or {}).get("data") or {}, unit_fields=UNIT_FIELDS,
+                    data=data if data is not None else (record or {}).get("data") or {}, unit_fields=UNIT_FIELDS,
                     types=await destination_types(self) if kind == "destination" else [],
-                    upload_kind=UPLOAD_KIND.get(kind))
+                    upload_kind=UPLOAD_KIND.get(kind), uploads=list(uploads),
+                    error=status_and_message(error.code, error.message)[1] if error else None,
+                    problems=form_problems(error), required=REQUIRED_UNIT_FIELDS)
 
     @graduate_page
     async def get(self, record_id=None):
@@ -121,6 +155,8 @@ class RecordFormPage(WeChatPage):
             kind = self.get_query_argument("kind", "")
             if kind not in NEW_KINDS:
                 raise DomainError("not_found")
+            if await active_record_of(self):  # say so before the graduate types anything
+                raise DomainError("active_record_exists")
             await self._render(kind, None)
             return
         record = await record_detail(self.db, self.current_user, int(record_id))
@@ -130,18 +166,25 @@ class RecordFormPage(WeChatPage):
 
     @graduate_page
     async def post(self, record_id=None):
-        action = "submit" if self.get_body_argument("submit", "") else "save"
-        if record_id is None:
-            kind = self.get_body_argument("kind", "")
-            if kind not in NEW_KINDS:
-                raise DomainError("not_found")
-            new_id = await start(self.db, self.current_user, kind, action, self.current_user.graduate_id,
-                                 ActionInput(data=form_data(self, kind), upload_ids=upload_ids(self)))
-            self.redirect(f"/wx/records/{new_id}?done={action}")
+        if self.get_body_argument("form", "") != "record":  # not our form: show it rather than save nothing
+            self.redirect(self.request.path if record_id else "/wx/records", status=303)
             return
-        record = await record_detail(self.db, self.current_user, int(record_id))
-        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-            version=record["version"], data=form_data(self, record["kind"]), upload_ids=upload_ids(self)))
+        action = "submit" if self.get_body_argument("submit", "") else "save"
+        record = None if record_id is None else await record_detail(self.db, self.current_user, int(record_id))
+        kind = record["kind"] if record else self.get_body_argument("kind", "")
+        if kind not in NEW_KINDS:
+            raise DomainError("not_found")
+        data, ids = form_data(self, kind), upload_ids(self)
+        try:
+            if record is None:
+                record_id = await start(self.db, self.current_user, kind, action, self.current_user.graduate_id,
+                                        ActionInput(data=data, upload_ids=ids))
+            else:
+                await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+                    version=record["version"], data=data, upload_ids=ids))
+        except DomainError as exc:
+            await self._render(kind, record, data, exc, ids)
+            return
         self.redirect(f"/wx/records/{int(record_id)}?done={action}")
 
 

@@ -88,11 +88,11 @@ def require_complete_agreement(data: dict) -> None:
         raise DomainError("record_incomplete", "请填写：" + "、".join(_LABELS[f] for f in missing),
                           {"missing": missing})
     if problem := credit_code_problem(data["credit_code"]):
-        raise DomainError("invalid_credit_code", problem)
+        raise DomainError("invalid_credit_code", problem, [{"field": "credit_code", "problem": problem}])
     if not is_valid_phone(data["contact_mobile"]):
-        raise DomainError("invalid_record_data", "联系人手机应为11位手机号码")
+        raise DomainError("invalid_record_data", "联系人手机应为11位手机号码", [{"field": "contact_mobile"}])
     if data.get("contact_email") and not _EMAIL_RE.match(data["contact_email"]):
-        raise DomainError("invalid_record_data", "联系人邮箱格式不正确")
+        raise DomainError("invalid_record_data", "联系人邮箱格式不正确", [{"field": "contact_email"}])
 
 
 def require_complete_destination(data: dict, destination_type: dict | None) -> None:
