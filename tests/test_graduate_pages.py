@@ -131,7 +131,7 @@ async def test_a_drafts_page_never_posts_an_empty_form_that_wipes_the_data(world
                                                   "type_code": "80", "field_school_name": "北京大学"})
     record_id = resp.headers["Location"].split("/")[3].split("?")[0]
     detail = page(await c.get(f"/wx/records/{record_id}"))
-    assert f'href="/wx/records/{record_id}/edit"' in detail and f"/act/save" not in detail
+    assert f'href="/wx/records/{record_id}/edit"' in detail and "/act/save" not in detail
     for path in (f"/wx/records/{record_id}/act/save", f"/wx/records/{record_id}/act/submit",
                  f"/wx/records/{record_id}/edit"):
         empty = await post_form(c, path, {"save": "1"})
