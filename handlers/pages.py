@@ -27,6 +27,8 @@ UNIT_FIELDS = [
 ]
 REQUIRED_UNIT_FIELDS = {"unit_name", "credit_code", "unit_nature", "unit_industry", "unit_location", "unit_address",
                         "job_category", "position_title", "work_location", "contact_name", "contact_mobile"}
+# The graduate's own words on the buttons (the table's texts name the actor, for the timeline and the staff).
+GRADUATE_BUTTONS = {"accept": "接受签约邀请", "refuse": "拒绝签约邀请", "accept_cancel": "同意解约", "refuse_cancel": "拒绝解约"}
 # Binding or destructive actions ask first (the form submits as usual without JavaScript).
 CONFIRM = {"accept": "接受后将进入学校审核，审核通过即签约生效，且不能再接受其他单位的邀请。确定接受吗？",
            "refuse": "拒绝后该单位的签约邀请即失效。确定拒绝吗？",
@@ -95,7 +97,8 @@ class RecordsPage(WeChatPage):
         kinds = NEW_KINDS if g["training_mode"] not in ("21", "41") else {"destination": "定向/委培毕业去向补充登记"}
         records = await own_records(self.db, self.current_user)
         active = next((r for r in records if tt.is_active(r["state"])), None)
-        self.render("graduate/records.html", records=records, kinds=kinds, kind_names=tt.KINDS, active=active)
+        self.render("graduate/records.html", records=records, kinds=kinds, kind_names=tt.KINDS, active=active,
+                    button_text=GRADUATE_BUTTONS)
 
 
 async def active_record_of(page: WeChatPage) -> dict | None:
@@ -113,7 +116,10 @@ class RecordPage(WeChatPage):
             dtype = await self.db.fetchone("SELECT name, fields FROM destination_types WHERE code=%s",
                                            (record["data"].get("type_code"),))
         labels = {f["name"]: f["label"] for f in json.loads(dtype["fields"])} if dtype else {}
+        decision = next((e for e in reversed(record["timeline"]) if e["reason"] and e["role"] in ("department", "school")
+                         and e["to_state"] == record["state"]), None)
         self.render("graduate/record.html", r=record, done=self.get_query_argument("done", None), dtype=dtype,
+                    decision=decision, button_text=GRADUATE_BUTTONS,
                     labels=labels,
                     action_text=tt.ACTION_TEXT, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
                     unit_fields=UNIT_FIELDS, confirm=CONFIRM)

@@ -4,10 +4,15 @@ keeps every value and the photo, correct it and submit; then the list says what 
 second registration. Every page on the way is checked (tests/browser.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from signing import clock
+from signing.accounts import load_actor
+from signing.records_service import ActionInput, perform, start
 from tests.browser import Journey, LiveServer, phone_browser
-from tests.flows import UNIT
+from tests.flows import REJECT, UNIT
 from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
 
@@ -26,22 +31,30 @@ def browser():
     driver.quit()
 
 
-def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_input(live, browser, tmp_path):
-    world = World(live.app)
-    school = live.call(world.school())
-    [g] = live.call(world.graduates(school))
-    j = Journey(browser, live, "graduate-paper-registration")
-
+def enter_through_wechat(j: Journey, g: dict) -> None:
+    """WeChat's authorisation (the emulator's page), binding with ID number and password, the roster check."""
     j.open("/wx/oauth?next=/wx/records")
     assert "模拟微信授权" in j.check("wechat-authorize", ours=False)
     j.click("form:last-of-type button[type=submit]")
     assert "身份证号或手机号" in j.check("bind")
     j.fill({"identifier": g["id_number"], "password": PASSWORD})
     j.click("button[type=submit]")
-
     text = j.check("confirm-roster")
     assert g["name"] in text and g["id_number"] not in text
     j.click("form[action='/wx/profile'] button")
+
+
+def actor(live: LiveServer, username: str):
+    user = live.call(live.app.db.fetchone("SELECT id, session_version FROM users WHERE username=%s", (username,)))
+    return live.call(load_actor(live.app.db, user["id"], user["session_version"]))
+
+
+def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_input(live, browser, tmp_path):
+    world = World(live.app)
+    school = live.call(world.school())
+    [g] = live.call(world.graduates(school))
+    j = Journey(browser, live, "graduate-paper-registration")
+    enter_through_wechat(j, g)
     text = j.check("records-empty")
     assert "已签就业协议，登记信息" in text
     browser.find_element("link text", "已签就业协议，登记信息 ›").click()
@@ -69,3 +82,52 @@ def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_
     browser.find_element("link text", "返回我的记录").click()
     text = j.check("records-active")
     assert "办结" in text and "已签就业协议，登记信息 ›" not in text
+
+
+def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmits_a_returned_application(
+        live, browser):
+    world = World(live.app)
+    school = live.call(world.school())
+    [g] = live.call(world.graduates(school))
+    employer = live.call(world.employer())
+    staff = actor(live, live.call(world.user("school", school_id=school["id"])))
+    invitation = live.call(start(live.app.db, actor(live, employer["username"]), "online", "invite", g["id"],
+                                 ActionInput(data=UNIT, deadline=clock.now() + timedelta(days=7))))
+    j = Journey(browser, live, "graduate-invitation-and-return")
+    enter_through_wechat(j, g)
+
+    text = j.check("records-invited")
+    assert "单位发起签约邀请，等待学生应约" in text and "待您处理：接受签约邀请、拒绝签约邀请" in text
+    j.open(f"/wx/records/{invitation}")
+    assert "接受签约邀请" in j.check("invitation")
+    j.click("form[action$='/act/accept'] button")
+    alert = browser.switch_to.alert
+    assert "确定接受吗" in alert.text
+    alert.accept()
+    text = j.check("accepted")
+    assert "学生已同意签约，等待学校审核" in text and "已完成" in text
+
+    live.call(perform(live.app.db, staff, invitation, "reject", ActionInput(**REJECT)))
+    j.open(f"/wx/records/{invitation}")
+    text = j.check("rejected")
+    assert text.index("学校意见：单位信息有误") < text.index("签约审核不通过，签约失败")
+
+    j.open("/wx/records/new?kind=offline")
+    fields = {k: ("yes" if v is True else str(v)) for k, v in UNIT.items()}
+    j.fill(fields)
+    j.click("button[name=submit]")
+    text = j.check("applied")
+    assert "就业协议审核中，等待学校审核" in text
+    applied = int(browser.current_url.split("/wx/records/")[1].split("?")[0])
+    live.call(perform(live.app.db, staff, applied, "return", ActionInput(**REJECT)))
+    j.open(f"/wx/records/{applied}")
+    text = j.check("returned")
+    assert "学校退回：单位信息有误" in text
+    assert text.index("学校退回") < text.index("协议审核待提交（老师退回）")
+    j.click("a[href$='/edit']")
+    assert browser.find_element("name", "unit_name").get_attribute("value") == UNIT["unit_name"]
+    j.check("edit-returned")
+    j.fill({"unit_name": "北京示范科技股份有限公司"})
+    j.click("button[name=submit]")
+    text = j.check("resubmitted")
+    assert "就业协议审核中，等待学校审核" in text and "北京示范科技股份有限公司" in text
