@@ -23,7 +23,8 @@ async def send_agreement_pdf(handler: tornado.web.RequestHandler, record_id: int
         raise DomainError("not_found") from exc
     filename = f"就业协议书-{doc['agreement_number']}.pdf"
     handler.set_header("Content-Type", "application/pdf")
-    handler.set_header("Content-Disposition", f"attachment; filename=\"agreement-{doc['agreement_number']}.pdf\";"
+    # inline: WeChat's webview shows a PDF it is given to display, and handles downloads badly
+    handler.set_header("Content-Disposition", f"inline; filename=\"agreement-{doc['agreement_number']}.pdf\";"
                                               f" filename*=UTF-8''{quote(filename)}")
     handler.set_header("Cache-Control", "private, no-store")
     handler.set_header("X-Content-Type-Options", "nosniff")

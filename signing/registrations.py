@@ -16,6 +16,8 @@ from signing.oplog import record_operation
 MODULES = {"archive": "档案信息登记", "hukou": "户口信息登记"}
 ARCHIVE_RECEIVERS = ("托管单位接收", "上级主管单位接收", "用人单位接收", "转回生源地", "升学学校接收", "其他")
 HUKOU_MOVES = ("迁往单位所在地", "迁往托管单位", "迁回生源地", "迁往升学学校", "不迁移", "其他")
+FIELD_LABELS = {"address": "地址", "postcode": "邮政编码（6位数字）", "contact": "联系人", "phone": "联系电话",
+                "receiver_type": "档案接收方式", "receiver_name": "接收单位名称", "move_type": "户口迁移方式"}
 EDITABLE = ("draft", "returned")  # a submitted or approved registration waits or stands
 
 
@@ -41,7 +43,8 @@ def parse(module: str, raw: dict) -> dict:
         data = (ArchiveData if module == "archive" else HukouData).model_validate(raw).model_dump(exclude_none=True)
     except ValidationError as exc:
         fields = sorted({str(e["loc"][0]) for e in exc.errors(include_url=False, include_input=False)})
-        raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(fields)) from exc
+        raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(
+            FIELD_LABELS.get(f, "其他信息") for f in fields), [{"field": f} for f in fields]) from exc
     choice, allowed = (("receiver_type", ARCHIVE_RECEIVERS) if module == "archive" else ("move_type", HUKOU_MOVES))
     if data[choice] not in allowed:
         raise DomainError("invalid_record_data", "请从列表中选择：" + "、".join(allowed))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from signing import clock
 from signing.accounts import load_actor
@@ -74,6 +75,8 @@ def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_
     assert browser.find_element("name", "unit_name").get_attribute("value") == UNIT["unit_name"]
     assert browser.find_element("name", "supplementary_terms").get_attribute("value") == UNIT["supplementary_terms"]
     assert "已上传 1 张照片，已保留" in text
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(  # the kept photo is shown, not only counted
+        "return [...document.querySelectorAll('.thumb img')].map(i => i.complete && i.naturalWidth > 0)") == [True])
     j.fill({"contact_mobile": UNIT["contact_mobile"]})
     j.click("button[name=submit]")
 
