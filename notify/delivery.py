@@ -33,7 +33,7 @@ CHINA = timezone(timedelta(hours=8))
 MAX_ATTEMPTS = 12  # retryable failures with backoff (capped at 10 minutes): about an hour, then failed
 IN_DOUBT = "上次发送中断，结果未知，已重新发送"
 COLUMNS = ("outbox_id", "graduate_id", "record_id", "event_id", "template", "channel", "idempotency_key",
-           "status", "last_error", "content", "message")
+           "status", "last_error", "content", "message", "request_id")
 
 
 @dataclass
@@ -73,7 +73,7 @@ def delivery_row(entry: dict, channel: str, content: str, message: dict | None, 
             "record_id": p["record_id"], "event_id": p["event_id"], "template": p["template"], "channel": channel,
             "idempotency_key": f"{base}:{channel}",
             "status": "failed" if error else "pending", "last_error": error, "content": content[:1000],
-            "message": json.dumps(message or {}, ensure_ascii=False)}
+            "message": json.dumps(message or {}, ensure_ascii=False), "request_id": entry.get("request_id")}
 
 
 INSERT_DELIVERY = (f"INSERT INTO deliveries ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import tornado.httpserver
+from tornado.netutil import bind_sockets
 
 from server.app import Application
 from server.config import Settings
@@ -30,10 +31,11 @@ async def _until_signalled() -> None:
 
 
 async def serve(config: Settings) -> None:
+    sockets = bind_sockets(config.port, address=config.bind_host)  # a port in use fails here, before anything starts
     app = Application(config)
     await app.start()
     server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=64 * 1024 * 1024)
-    server.listen(config.port, address="0.0.0.0" if config.is_production else "127.0.0.1")
+    server.add_sockets(sockets)
     extras = []
     if config.app_env == "demo":
         from emulators.launcher import start_emulators
