@@ -81,7 +81,7 @@ class Application(tornado.web.Application):
         self.config = config
         self.db = Database(config)
         self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
-        self.vault = Vault(config.data_key)
+        self.vault = Vault(config.data_key, config.data_key_previous)
         self.routes = collect_routes(config.app_env)
         super().__init__(
             self.routes,

@@ -46,6 +46,24 @@ def cmd_import_roster(config: Settings, args) -> int:
     return asyncio.run(import_roster_file(config, args.file))
 
 
+def cmd_backup(config: Settings, args) -> int:
+    from server.backup import backup
+    backup(config, args.directory)
+    return 0
+
+
+def cmd_restore(config: Settings, args) -> int:
+    from server.backup import restore
+    restore(config, args.directory)
+    return 0
+
+
+def cmd_rotate_data_key(config: Settings, args) -> int:
+    from server.rotation import rotate_data_key
+    rotate_data_key(config, batch=args.batch)
+    return 0
+
+
 def cmd_transitions(config: Settings, args) -> int:
     from signing.diagram import flows_markdown, table_lines
     if args.markdown:
@@ -110,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("worker", cmd_worker, "run the background jobs (outbox delivery, EMS sync, expiry)")
     add("migrate", cmd_migrate, "create the database if missing and apply migrations/*.sql")
     add("demo", cmd_demo, "load demo data (idempotent) and print the logins to try")
+    add("backup", cmd_backup, "dump the database and the files of UPLOAD_DIR into a new DIRECTORY").add_argument(
+        "directory")
+    add("restore", cmd_restore, "load a backup DIRECTORY into the empty database of DATABASE_URL and an empty"
+        " UPLOAD_DIR (DATA_KEY must be the backup's)").add_argument("directory")
+    add("rotate-data-key", cmd_rotate_data_key, "re-encrypt every ID number and phone with DATA_KEY, reading them with"
+        " DATA_KEY_PREVIOUS (serve and workers stopped)").add_argument(
+        "--batch", type=int, default=500, help="rows per transaction (default 500)")
     add("import-roster", cmd_import_roster, "import an EMS roster file (CSV or XLSX)").add_argument("file")
     add("transitions", cmd_transitions, "print the transition table").add_argument(
         "--markdown", action="store_true", help="print the Mermaid diagrams of every flow instead")
@@ -133,7 +158,10 @@ def one_line_error(exc: BaseException, config: Settings) -> str | None:
     import pymysql
     import redis
 
-    if isinstance(exc, UserError):
+    from server.backup import BackupError
+    from server.rotation import RotationError
+
+    if isinstance(exc, UserError | BackupError | RotationError):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return (f"cannot listen on {config.bind_host}:{config.port}: the address is in use"
