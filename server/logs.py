@@ -48,3 +48,5 @@ def setup_logging(config) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())
+    if config.log_level.upper() != "DEBUG":
+        logging.getLogger("yoyo").setLevel(logging.WARNING)  # a line per migration step is noise
