@@ -1,16 +1,30 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from handlers.base import BaseHandler, api, authorize
+from handlers.models import Answer
 from server import metrics
+
+
+class OutboxTopic(Answer):
+    pending: int
+    lag_seconds: float
+
+
+class HealthAnswer(Answer):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+    workers: int | None = None
+    outbox: dict[str, OutboxTopic] | None = None
 
 
 class HealthHandler(BaseHandler):
     @authorize(None)
     @api("Health of the service: MySQL, Redis, a live worker and the outbox lag (503 when any is wrong)",
-         tag="operations", responses={"503": "MySQL or Redis unreachable, no worker heartbeat, or outbox lag"
-                                             " over HEALTH_MAX_OUTBOX_LAG"})
+         tag="operations", responses={"503": ("MySQL or Redis unreachable, no worker heartbeat, or outbox lag"
+                                              " over HEALTH_MAX_OUTBOX_LAG", HealthAnswer)}, response=HealthAnswer)
     async def get(self):
         checks, details = {}, {}
         for name, probe in (("mysql", self.db.ping), ("redis", self.redis.ping)):
