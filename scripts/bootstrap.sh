@@ -19,10 +19,13 @@ ensure_venv() {
   if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3-venv python3-pip; fi
   [ -x "$PY" ] || python3 -m venv "$VENV"
   local stamp="$VENV/.installed"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "installing Python dependencies from pyproject.toml"
-    "$PY" -m pip install -q --upgrade pip 'setuptools<82' wheel
-    "$PY" -m pip install -q -e '.[test]'
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+    # the exact versions of requirements.lock (pip-compile of pyproject.toml, test extra included), then the
+    # project itself without resolving anything again
+    say "installing the Python packages of requirements.lock into .venv (pip, from PyPI)"
+    "$PY" -m pip install -q --upgrade pip wheel
+    "$PY" -m pip install -q -r requirements.lock
+    "$PY" -m pip install -q --no-deps --no-build-isolation -e .
     touch "$stamp"
   fi
 }

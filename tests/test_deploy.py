@@ -65,3 +65,16 @@ def test_the_units_use_the_commands_and_settings_that_exist():
         if re.match(r"^[A-Z_]+=", line):
             name = line.split("=", 1)[0]
             assert name in variables or name == "PROMETHEUS_MULTIPROC_DIR", name
+
+
+def test_the_lock_file_pins_every_dependency_of_pyproject():
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+    pinned = dict(line.split("==", 1) for line in (ROOT / "requirements.lock").read_text().splitlines()
+                  if "==" in line and not line.startswith((" ", "#")))
+    norm = {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pinned.items()}
+    for requirement in wanted:
+        name = re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", requirement).group()).lower()
+        assert name in norm, f"{name} is in pyproject.toml but not in requirements.lock (run pip-compile)"
+    assert 'ruff==' + norm["ruff"] in " ".join(wanted)  # the pin of pyproject and the lock agree
