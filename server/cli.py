@@ -164,7 +164,8 @@ def one_line_error(exc: BaseException, config: Settings) -> str | None:
     if isinstance(exc, UserError | BackupError | RotationError):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
-        return (f"cannot listen on {config.bind_host}:{config.port}: the address is in use"
+        emulators = " or one of the emulators' ports 8001-8004" if config.app_env == "demo" else ""
+        return (f"cannot listen on {config.bind_host}:{config.port}{emulators}: the address is in use"
                 " (another process serves there; set PORT or HOST)")
     if isinstance(exc, pymysql.err.OperationalError):
         db = config.database

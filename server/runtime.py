@@ -39,7 +39,12 @@ async def serve(config: Settings) -> None:
     extras = []
     if config.app_env == "demo":
         from emulators.launcher import start_emulators
-        extras = await start_emulators(config)
+        try:
+            extras = await start_emulators(config)
+        except BaseException:  # an emulator's port in use: close the pool before the one-line error
+            server.stop()
+            await app.stop()
+            raise
         runner = JobRunner(background_jobs(app))
         runner.start()
     print(f"service listening on {config.public_base_url}  (APP_ENV={config.app_env})", flush=True)
