@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from notify.channels import sms_of, wechat_api_of
 from notify.templates import NOTIFICATIONS, SMS_ONLY, employer_link_sms, sms_message, wechat_message
+from server.logs import request_id_var
 from server.outbox import LEASE_SECONDS, backoff_seconds, claim_due, mark_done, mark_retry
 from signing.personal import mask_phone
 from sms.client import redact
@@ -176,7 +177,7 @@ class Notifier:
                            (token, self.lease_seconds, self.batch))
         rows = await self.db.fetchall(  # with the recipient: the WeChat user if following us, the phone
             "SELECT d.id, d.outbox_id, d.graduate_id, d.record_id, d.event_id, d.template, d.channel,"
-            " d.idempotency_key, d.attempts, d.sending_since, d.message, IF(u.wechat_subscribed=1, u.wechat_openid,"
+            " d.idempotency_key, d.attempts, d.sending_since, d.message, d.request_id, IF(u.wechat_subscribed=1, u.wechat_openid,"
             " NULL) AS openid, COALESCE(u.phone_cipher, g.phone_cipher) AS phone_cipher,"
             " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.contact_mobile')) AS unit_mobile FROM deliveries d"
             " JOIN graduates g ON g.id=d.graduate_id LEFT JOIN users u ON u.graduate_id=g.id"
@@ -191,6 +192,7 @@ class Notifier:
 
     async def _deliver_all(self, rows: list[dict]) -> None:
         for row in rows:
+            request_id_var.set(row["request_id"])  # this task's log lines carry the request that caused the message
             try:
                 await (self.send_wechat(row) if row["channel"] == "wechat" else self.send_sms(row))
             except Exception:  # e.g. the database went away: the lease expires and the delivery is retried
