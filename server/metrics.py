@@ -48,6 +48,10 @@ async def beat(redis, name: str) -> None:
     await redis.zremrangebyscore(WORKERS_KEY, "-inf", now - 3600)
 
 
+async def forget(redis, name: str) -> None:
+    await redis.zrem(WORKERS_KEY, name)
+
+
 async def live_workers(redis, within_seconds: float) -> list[str]:
     return list(await redis.zrangebyscore(WORKERS_KEY, time.time() - within_seconds, "+inf"))
 

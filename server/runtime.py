@@ -9,6 +9,7 @@ from pathlib import Path
 import tornado.httpserver
 from tornado.netutil import bind_sockets
 
+from server import metrics
 from server.app import Application
 from server.config import Settings
 from server.jobs import JobRunner
@@ -67,6 +68,7 @@ async def work(config: Settings) -> None:
     log.info("worker running %s", ", ".join(j.name for j in runner.jobs) or "no jobs")
     await _until_signalled()
     await runner.stop()
+    await metrics.forget(app.redis, metrics.worker_name())  # a clean stop shows in /healthz at once
     await app.stop()
 
 
