@@ -66,6 +66,9 @@ class Settings:
                 values[f.name] = _typed(f.name.upper(), raw, f.type)
         values.update(overrides)
         settings = cls(**values)
+        metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR")  # read by prometheus_client itself (server/metrics.py)
+        if metrics_dir and not (os.path.isdir(metrics_dir) and os.access(metrics_dir, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR {metrics_dir} is not a writable directory")
         settings.check_values()
         settings.validate()
         return settings
