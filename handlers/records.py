@@ -8,7 +8,7 @@ from pydantic import Field
 
 from credit.registration import registration_status
 from handlers.base import BaseHandler, api, authorize
-from handlers.models import Body, Query
+from handlers.models import Answer, Body, Query
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -121,10 +121,41 @@ class AuditViewHandler(BaseHandler):
         self.write_json({"record": record})
 
 
+class DestinationField(Answer):
+    name: str
+    label: str
+
+
+class DestinationType(Answer):
+    code: str
+    name: str
+    category: str
+    supplementary_only: int = Field(description="1: the one type training modes 21/41 may file")
+    fields: list[DestinationField]
+    proofs: str
+    proof_required: int
+    sort_order: int
+
+
+class DestinationTypes(Answer):
+    items: list[DestinationType]
+
+
+class Codes(Answer):
+    unit_natures: dict[str, str] = Field(description="code -> 单位性质")
+    unit_industries: dict[str, str]
+    job_categories: dict[str, str]
+    audit_reasons: list[str]
+    cancel_reasons: list[str]
+    kinds: dict[str, str]
+    states: dict[str, str] = Field(description="state -> its Chinese status text")
+    actions: dict[str, str]
+
+
 class DestinationTypesHandler(BaseHandler):
     @authorize("records.read")
     @api("Destination types with their required fields and proofs (graduates see only the types open to them)",
-         tag="records")
+         tag="records", response=DestinationTypes)
     async def get(self):
         rows = await self.db.fetchall("SELECT * FROM destination_types ORDER BY sort_order")
         if self.current_user.role == "graduate":
@@ -139,7 +170,7 @@ class DestinationTypesHandler(BaseHandler):
 class CodesHandler(BaseHandler):
     @authorize(None)
     @api("Code lists for the forms: unit natures, industries, job categories, audit and cancellation reasons",
-         tag="records")
+         tag="records", response=Codes)
     async def get(self):
         self.write_json({"unit_natures": UNIT_NATURES, "unit_industries": UNIT_INDUSTRIES,
                          "job_categories": JOB_CATEGORIES, "audit_reasons": AUDIT_REASONS,

@@ -60,6 +60,9 @@ async def test_real_answers_validate_against_the_openapi_document(client, world)
     check(doc, "/api/session", "get", session := await c.get("/api/session"))
     assert session.json["account"]["role"] == "school"
     check(doc, "/healthz", "get", await c.get("/healthz"))
+    check(doc, "/api/codes", "get", codes := await c.get("/api/codes"))
+    check(doc, "/api/destination-types", "get", types := await c.get("/api/destination-types"))
+    assert codes.status == 200 and types.status == 200 and types.json["items"]
     check(doc, "/api/logout", "post", await c.post("/api/logout"))
     # the schemas are strict: an answer with a field the document does not list fails
     with pytest.raises(Exception, match="Additional properties"):
