@@ -121,7 +121,7 @@ class Settings:
             port = u.port or 3306
         except ValueError:
             port = None
-        if u.scheme not in ("mysql", "mariadb") or not u.path.strip("/") or port is None:
+        if u.scheme not in ("mysql", "mariadb") or not u.hostname or not u.path.strip("/") or port is None:
             raise ConfigError("DATABASE_URL must look like mysql://user:pass@host:port/db,"
                               f" not {_without_password(self.database_url)!r}")
         return {

@@ -55,7 +55,7 @@ def test_logs_are_json_outside_demo_mode_unless_asked():
 
 
 @pytest.mark.parametrize("name,value", [("PORT", "abc"), ("PORT", "0"), ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"),
-                                        ("DATABASE_URL", "mysql://h:x/db"), ("REDIS_URL", "redis://h/abc"),
+                                        ("DATABASE_URL", "mysql://h:x/db"), ("DATABASE_URL", "mysql:/db"), ("REDIS_URL", "redis://h/abc"),
                                         ("PUBLIC_BASE_URL", "example.com"), ("HEALTH_MAX_OUTBOX_LAG", "-1"),
                                         ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics")])
 def test_each_bad_value_is_one_error_naming_its_variable(name, value):
