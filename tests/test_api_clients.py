@@ -83,3 +83,17 @@ async def test_openapi_names_path_parameters_sends_the_xsrf_header_and_real_medi
     assert list(export["responses"]["200"]["content"]) == ["text/csv"] and "requestBody" not in export
     assert list(doc["paths"]["/api/records/{record_id}/agreement.pdf"]["get"]["responses"]["200"]["content"]) == [
         "application/pdf"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_record_answers_validate_against_the_openapi_document(world, client, sql):
+    from tests.flows import Flow
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.invite()).json["record"]["id"]
+    doc = (await client().get("/api/openapi.json")).json
+    check(doc, "/api/records/{record_id}", "get", seen := await f.G.get(f"/api/records/{rid}"))
+    assert [a["action"] for a in seen.json["record"]["actions"]] == ["accept", "refuse"]
+    check(doc, "/api/records/{record_id}/actions/{action}", "post", accepted := await f.act(f.G, rid, "accept"))
+    assert accepted.status == 200 and len(accepted.json["record"]["timeline"]) == 2
+    check(doc, "/api/records/{record_id}/actions/{action}", "post", await f.act(f.G, rid, "accept"))  # 409
+    check(doc, "/api/records/{record_id}", "get", await f.S.get(f"/api/records/{rid}"))
