@@ -42,9 +42,13 @@ def wait_http(port: int, timeout: float = 30) -> None:
 
 def bench_env(**extra) -> dict:
     base = os.environ.get("DATABASE_URL", "mysql://root:@127.0.0.1:3306/wangqian").rsplit("/", 1)[0]
+    # Redis: only the database of REDIS_URL (the service's default, db 0, when unset): say which one is written
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     env = dict(os.environ, APP_ENV="test", DATABASE_URL=f"{base}/wangqian_bench_{uuid.uuid4().hex[:8]}",
-               PYTHONPATH=str(ROOT))
+               REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
     env.update(extra)
+    print(f"bench: Redis database {redis_url.rsplit('/', 1)[-1] or 0} of {redis_url.rsplit('/', 1)[0]}"
+          " (REDIS_URL); a throwaway MariaDB database", file=sys.stderr)
     return env
 
 

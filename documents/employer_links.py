@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents.storage import FileStore
 from documents.uploads import accept_upload
+from server.logs import current_request_id
 from signing import clock, rules
 from signing.actors import Actor
 from signing.errors import DomainError
@@ -85,10 +86,10 @@ async def request_link(db, redis, vault, actor: Actor, record_id: int, now: date
 
 async def _notify(cur, key: str, record: dict, payload: dict) -> None:
     await cur.execute(
-        "INSERT INTO outbox (topic, idempotency_key, graduate_id, record_id, event_id, payload)"
-        " VALUES ('notify',%s,%s,%s,%s,%s)",
+        "INSERT INTO outbox (topic, idempotency_key, graduate_id, record_id, event_id, payload, request_id)"
+        " VALUES ('notify',%s,%s,%s,%s,%s,%s)",
         (key, record["graduate_id"], payload["record_id"], payload["event_id"],
-         json.dumps(payload, ensure_ascii=False, default=str)))
+         json.dumps(payload, ensure_ascii=False, default=str), current_request_id()))
 
 
 async def resolve_link(db, vault, token: str, now: datetime | None = None) -> dict:

@@ -8,6 +8,7 @@ import logging
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from server.logs import request_id_var
 from server.outbox import claim_due, mark_done, mark_retry
 
 log = logging.getLogger("wangqian.ems")
@@ -32,6 +33,7 @@ class EmsSync:
     async def run_once(self, batch: int = 50) -> int:
         pushed = 0
         for entry in await claim_due(self.db, "ems_sync", batch):
+            request_id_var.set(entry["request_id"])  # the log lines of this push carry the request that caused it
             try:
                 body = await self.body_for(entry)
                 resp = await self.http.fetch(HTTPRequest(
@@ -47,4 +49,5 @@ class EmsSync:
                 continue
             await mark_done(self.db, entry["id"])
             pushed += 1
+        request_id_var.set(None)
         return pushed

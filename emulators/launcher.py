@@ -32,7 +32,7 @@ async def start_emulators(config) -> list:
     servers = []
     for name, app, port in emulator_apps(config):
         server = tornado.httpserver.HTTPServer(app)
-        server.listen(port, address="127.0.0.1")
+        server.listen(port, address=config.bind_host)  # HOST=0.0.0.0: a phone on the LAN reaches them too
         servers.append(server)
-        log.info("%s emulator on http://127.0.0.1:%s/", name, port)
+        log.info("%s emulator on http://%s:%s/", name, config.bind_host, port)
     return servers

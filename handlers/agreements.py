@@ -35,7 +35,7 @@ class AgreementPdfHandler(BaseHandler):
     @authorize("records.read")
     @api("The agreement PDF of an approved agreement (application/pdf): for the graduate, the employer party of"
          " an online signing and the school/department staff who see the record", tag="documents",
-         responses={"404": "no such record for this caller, or no approved agreement"})
+         responses={"404": "no such record for this caller, or no approved agreement"}, produces="application/pdf")
     async def get(self, record_id):
         await require_pdf_reader(self.db, self.current_user, int(record_id))
         await send_agreement_pdf(self, int(record_id))

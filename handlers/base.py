@@ -57,11 +57,14 @@ def authorize(permission: str | None):
 
 
 def api(summary: str, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-        tag: str = "general", responses: dict | None = None, content_type: str = "application/json"):
-    """OpenAPI metadata for a handler method (handlers/openapi.py builds the document from it)."""
+        tag: str = "general", responses: dict | None = None, content_type: str = "application/json",
+        response: type[BaseModel] | None = None, produces: str = "application/json"):
+    """OpenAPI metadata for a handler method (handlers/openapi.py builds the document from it): `content_type`
+    of the request body, `response` the model of the 200 answer and `produces` its media type."""
     def decorate(method):
         method.openapi = {"summary": summary, "body": body, "query": query, "tag": tag,
-                          "responses": responses or {}, "content_type": content_type}
+                          "responses": responses or {}, "content_type": content_type,
+                          "response": response, "produces": produces}
         return method
     return decorate
 

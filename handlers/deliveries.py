@@ -7,7 +7,7 @@ from pydantic import Field
 
 import notify.errors  # noqa: F401  (registers the error codes)
 from handlers.base import BaseHandler, api, authorize, validate
-from handlers.models import Query
+from handlers.models import Answer, Query
 from notify.templates import NOTIFICATIONS
 from signing.policy import graduate_scope
 
@@ -24,6 +24,45 @@ class DeliveriesQuery(Query):
     status: Literal["pending", "sent", "failed", "skipped"] | None = None
     channel: Literal["wechat", "sms"] | None = None
     page: int = Field(default=1, ge=1, le=100000)
+
+
+Channel = Literal["wechat", "sms"]
+Status = Literal["pending", "sent", "failed", "skipped"]
+Time = str | None  # "YYYY-MM-DD HH:MM:SS"
+
+
+class Message(Answer):
+    id: int
+    record_id: int | None
+    channel: Channel
+    channel_text: str
+    template: str
+    template_text: str
+    content: str
+    status: Status
+    status_text: str
+    created_at: str
+    sent_at: Time
+
+
+class Delivery(Message):
+    graduate_id: int
+    graduate_name: str
+    department: str
+    attempts: int
+    recipient_masked: str | None = Field(description="139****1234, oAbc****wxyz")
+    last_error: str | None
+
+
+class MessagesPage(Answer):
+    total: int
+    page: int
+    page_size: int
+    items: list[Message]
+
+
+class DeliveriesPage(MessagesPage):
+    items: list[Delivery]
 
 
 def described(row: dict) -> dict:
@@ -64,7 +103,7 @@ class LogHandler(BaseHandler):
 class MyMessagesHandler(LogHandler):
     @authorize("graduate.self")
     @api("My messages: every WeChat message and SMS sent (or being sent) to me, newest first", query=MessagesQuery,
-         tag="notify")
+         tag="notify", response=MessagesPage)
     async def get(self):
         q = self.query(MessagesQuery)
         self.write_json(await my_messages(self.db, self.current_user.graduate_id, q.page))
@@ -73,7 +112,8 @@ class MyMessagesHandler(LogHandler):
 class SchoolDeliveriesHandler(LogHandler):
     @authorize("notify.deliveries.read")
     @api("Delivery log of my graduates' notifications (department: its own; province: its schools): what was "
-         "sent to whom (masked), when, with what result", query=DeliveriesQuery, tag="notify")
+         "sent to whom (masked), when, with what result", query=DeliveriesQuery, tag="notify",
+         response=DeliveriesPage)
     async def get(self):
         q = self.query(DeliveriesQuery)
         where, args = graduate_scope(self.current_user, "g")

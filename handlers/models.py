@@ -11,3 +11,8 @@ class Body(BaseModel):
 class Query(BaseModel):
     """Query strings arrive as text, so numbers are converted; unknown parameters are still refused."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Answer(BaseModel):
+    """A JSON answer's model, for the OpenAPI document (handlers/openapi.py); fields not listed are not allowed."""
+    model_config = ConfigDict(extra="forbid")

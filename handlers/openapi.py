@@ -1,11 +1,15 @@
-"""OpenAPI 3.1 document built from the routes and the @api metadata on handler methods."""
+"""OpenAPI 3.1 document built from the routes and the @api metadata on handler methods: path parameters named
+as the handler method names them, the xsrf header on every unsafe method, request and response schemas from the
+pydantic models, and the media type each answer really has."""
 from __future__ import annotations
 
+import inspect
 import re
 
 from pydantic import BaseModel
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+UNSAFE = ("post", "put", "patch", "delete")
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {
@@ -14,17 +18,32 @@ ERROR_SCHEMA = {
                        "message": {"type": "string", "description": "中文提示"},
                        "details": {"description": "per-field or per-row problems"}}}},
 }
+XSRF_HEADER = {"name": "X-XSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+               "description": "the xsrf token: GET /api/session answers it (and sets the _xsrf cookie it must match)"}
+_GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
 
 
-def openapi_path(pattern: str) -> tuple[str, list[str]]:
-    """Turn a Tornado route regex like /api/records/(\\d+) into /api/records/{p1}."""
-    names = []
+def openapi_path(pattern: str, names: list[str] | None = None) -> tuple[str, list[str]]:
+    """Turn a Tornado route regex like /api/records/(\\d+) into /api/records/{record_id} (the names the handler
+    method gives its arguments; {p1}, {p2}… when unknown)."""
+    found = []
 
     def repl(_m):
-        names.append(f"p{len(names) + 1}")
-        return "{" + names[-1] + "}"
-    path = re.sub(r"\((?:[^()]|\([^()]*\))*\)", repl, pattern.rstrip("$"))
-    return path.replace("\\", ""), names
+        i = len(found)
+        found.append(names[i] if names and i < len(names) else f"p{i + 1}")
+        return "{" + found[-1] + "}"
+    path = _GROUP.sub(repl, pattern.rstrip("$"))
+    return path.replace("\\", ""), found
+
+
+def parameter_names(handler) -> list[str] | None:
+    """The positional arguments of the handler's methods after self (Tornado passes the groups in order)."""
+    for method in HTTP_METHODS:
+        fn = handler.__dict__.get(method)
+        if fn is not None:
+            params = list(inspect.signature(fn).parameters)[1:]
+            return [p for p in params if p not in ("args", "kwargs")] or None
+    return None
 
 
 def documented_routes(routes) -> list[tuple[str, type]]:
@@ -34,8 +53,9 @@ def documented_routes(routes) -> list[tuple[str, type]]:
 
 def build_document(routes, version: str = "0.1.0") -> dict:
     paths, schemas = {}, {"Error": ERROR_SCHEMA}
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for pattern, handler in documented_routes(routes):
-        path, params = openapi_path(pattern)
+        path, params = openapi_path(pattern, parameter_names(handler))
         item = {}
         for method in HTTP_METHODS:
             fn = getattr(handler, method, None)
@@ -46,12 +66,14 @@ def build_document(routes, version: str = "0.1.0") -> dict:
                   "operationId": f"{method}_{handler.__name__}",
                   "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                  for p in params],
-                  "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
-                                "4XX": {"description": "refused; see error.code",
-                                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+                  "responses": {"200": {"description": "OK", "content": _answer(meta, schemas)},
+                                "4XX": {"description": "refused; see error.code", "content": error_content}}}
             for status, text in meta["responses"].items():
-                op["responses"][status] = {"description": text, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}
+                text, model = text if isinstance(text, tuple) else (text, None)  # a refusal, or an answer of its own
+                op["responses"][status] = {"description": text, "content": error_content if model is None else
+                                           _answer({"produces": "application/json", "response": model}, schemas)}
+            if method in UNSAFE:
+                op["parameters"].append(XSRF_HEADER)
             permission = getattr(fn, "permission", None)
             op["x-permission"] = permission or "public"
             if meta["query"] is not None:
@@ -67,12 +89,24 @@ def build_document(routes, version: str = "0.1.0") -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "毕业去向登记与网上签约平台 API", "version": version,
-                 "description": "Every error answers {\"error\": {\"code\", \"message\"}} with a 4xx status."},
+                 "description": "Every error answers {\"error\": {\"code\", \"message\"}} with a 4xx status. Log in"
+                                " with POST /api/login after GET /api/session, which hands out the xsrf token every"
+                                " POST/PUT/PATCH/DELETE sends as X-XSRFToken (with the _xsrf cookie)."},
         "components": {"schemas": schemas,
                        "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
         "security": [{"session": []}],
         "paths": paths,
     }
+
+
+def _answer(meta: dict, schemas: dict) -> dict:
+    produces, model = meta["produces"], meta["response"]
+    if produces != "application/json":
+        return {produces: {"schema": {"type": "string", "contentMediaType": produces}}}
+    if model is None:
+        return {"application/json": {"schema": {"type": "object"}}}
+    schemas[model.__name__] = _schema(model, schemas)
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
 
 
 def _schema(model: type[BaseModel], schemas: dict) -> dict:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from credit.registration import registration_status
 from handlers.base import BaseHandler, api, authorize
-from handlers.models import Body, Query
+from handlers.models import Answer, Body, Query
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.errors import DomainError
@@ -50,6 +50,64 @@ class RecordListQuery(Query):
     page_size: int = Field(default=50, ge=1, le=200)
 
 
+class RecordAction(Answer):
+    action: str
+    text: str = Field(description="the button's Chinese text")
+    needs: list[str] = Field(description="what the action needs: reason, explanation, uploads…")
+    editable: list[str]
+
+
+class RecordEvent(Answer):
+    id: int
+    action: str
+    action_text: str
+    from_state: str | None
+    to_state: str
+    role: str
+    actor_name: str | None
+    reason: str | None
+    explanation: str | None
+    changes: dict | list | None
+    created_at: str
+
+
+class RecordGraduate(Answer):
+    id: int
+    name: str
+    id_masked: str
+    school_name: str
+    department: str
+    major: str
+    level: str
+    status: Literal["valid", "invalid"]
+
+
+class Record(Answer):
+    """The main fields; the audit view adds the roster beside the record (roster, roster_differences, …)."""
+    model_config = ConfigDict(extra="allow")
+    id: int
+    kind: Literal["online", "offline", "paper", "destination"]
+    kind_text: str
+    state: str
+    status_text: str = Field(description="the seeds' Chinese status text, e.g. 学生已同意签约，等待学校审核")
+    version: int = Field(description="send it back with the next action (a stale one answers 409 stale_version)")
+    graduate_id: int
+    school_id: int
+    cohort: int
+    employer_id: int | None
+    agreement_number: str | None
+    data: dict | None
+    actions: list[RecordAction] = Field(description="what the caller may do now (the transition table)")
+    timeline: list[RecordEvent]
+    graduate: RecordGraduate
+    uploads: list[dict]
+    unit_warning: dict | None
+
+
+class RecordAnswer(Answer):
+    record: Record
+
+
 class MyRecordsHandler(BaseHandler):
     @authorize("graduate.self")
     @api("My records and invitations (我的签约及毕业去向登记), each with the actions I may take now", tag="graduate")
@@ -59,7 +117,8 @@ class MyRecordsHandler(BaseHandler):
 
     @authorize("graduate.self")
     @api("Start an offline signing, a paper registration or a destination registration (save a draft or submit)",
-         body=NewRecordBody, tag="graduate", responses={"409": "active record exists, not allowed for this graduate"})
+         body=NewRecordBody, tag="graduate", responses={"409": "active record exists, not allowed for this graduate"},
+         response=RecordAnswer)
     async def post(self):
         body = self.json_body(NewRecordBody)
         record_id = await start(self.db, self.current_user, body.kind, body.action, self.current_user.graduate_id,
@@ -69,7 +128,8 @@ class MyRecordsHandler(BaseHandler):
 
 class RecordHandler(BaseHandler):
     @authorize("records.read")
-    @api("One record with its timeline and the actions the caller may take now", tag="records")
+    @api("One record with its timeline and the actions the caller may take now", tag="records",
+         response=RecordAnswer)
     async def get(self, record_id):
         self.write_json({"record": await record_detail(self.db, self.current_user, int(record_id))})
 
@@ -79,7 +139,7 @@ class RecordActionHandler(BaseHandler):
     @api("Take an action on a record (the transition table decides; illegal in this state -> 409)",
          body=ActionBody, tag="records",
          responses={"403": "not this caller's action", "404": "no such record for this caller",
-                    "409": "illegal in this state, stale version, rule broken"})
+                    "409": "illegal in this state, stale version, rule broken"}, response=RecordAnswer)
     async def post(self, record_id, action):
         body = self.json_body(ActionBody)
         await perform(self.db, self.current_user, int(record_id), action, ActionInput(
@@ -121,10 +181,41 @@ class AuditViewHandler(BaseHandler):
         self.write_json({"record": record})
 
 
+class DestinationField(Answer):
+    name: str
+    label: str
+
+
+class DestinationType(Answer):
+    code: str
+    name: str
+    category: str
+    supplementary_only: int = Field(description="1: the one type training modes 21/41 may file")
+    fields: list[DestinationField]
+    proofs: str
+    proof_required: int
+    sort_order: int
+
+
+class DestinationTypes(Answer):
+    items: list[DestinationType]
+
+
+class Codes(Answer):
+    unit_natures: dict[str, str] = Field(description="code -> 单位性质")
+    unit_industries: dict[str, str]
+    job_categories: dict[str, str]
+    audit_reasons: list[str]
+    cancel_reasons: list[str]
+    kinds: dict[str, str]
+    states: dict[str, str] = Field(description="state -> its Chinese status text")
+    actions: dict[str, str]
+
+
 class DestinationTypesHandler(BaseHandler):
     @authorize("records.read")
     @api("Destination types with their required fields and proofs (graduates see only the types open to them)",
-         tag="records")
+         tag="records", response=DestinationTypes)
     async def get(self):
         rows = await self.db.fetchall("SELECT * FROM destination_types ORDER BY sort_order")
         if self.current_user.role == "graduate":
@@ -139,7 +230,7 @@ class DestinationTypesHandler(BaseHandler):
 class CodesHandler(BaseHandler):
     @authorize(None)
     @api("Code lists for the forms: unit natures, industries, job categories, audit and cancellation reasons",
-         tag="records")
+         tag="records", response=Codes)
     async def get(self):
         self.write_json({"unit_natures": UNIT_NATURES, "unit_industries": UNIT_INDUSTRIES,
                          "job_categories": JOB_CATEGORIES, "audit_reasons": AUDIT_REASONS,

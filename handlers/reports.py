@@ -50,7 +50,7 @@ class ExportQuery(RecordListQuery):
 class ExportHandler(BaseHandler):
     @authorize("school.records.read")
     @api("The records list as filtered, as CSV for Excel (ID numbers masked); returned=true: the returned ones",
-         query=ExportQuery, tag="reports", content_type="text/csv")
+         query=ExportQuery, tag="reports", produces="text/csv")
     async def get(self):
         q = self.query_args(ExportQuery)
         if q.state and q.state not in tt.STATE_TEXT:

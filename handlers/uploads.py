@@ -186,7 +186,7 @@ class EmployerDocumentHandler(StreamedUpload, BaseHandler):
 class UploadFileHandler(BaseHandler):
     @authorize("uploads.read")
     @api("The stored photo (image/jpeg): for the graduate it belongs to and for whoever may see its record",
-         tag="uploads", responses={"404": "no such upload for this caller"})
+         tag="uploads", responses={"404": "no such upload for this caller"}, produces="image/jpeg")
     async def get(self, upload_id):
         row = await viewable_upload(self.db, self.current_user, int(upload_id))
         try:

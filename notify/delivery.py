@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from notify.channels import sms_of, wechat_api_of
 from notify.templates import NOTIFICATIONS, SMS_ONLY, employer_link_sms, sms_message, wechat_message
+from server.logs import request_id_var
 from server.outbox import LEASE_SECONDS, backoff_seconds, claim_due, mark_done, mark_retry
 from signing.personal import mask_phone
 from sms.client import redact
@@ -33,7 +34,7 @@ CHINA = timezone(timedelta(hours=8))
 MAX_ATTEMPTS = 12  # retryable failures with backoff (capped at 10 minutes): about an hour, then failed
 IN_DOUBT = "上次发送中断，结果未知，已重新发送"
 COLUMNS = ("outbox_id", "graduate_id", "record_id", "event_id", "template", "channel", "idempotency_key",
-           "status", "last_error", "content", "message")
+           "status", "last_error", "content", "message", "request_id")
 
 
 @dataclass
@@ -73,7 +74,7 @@ def delivery_row(entry: dict, channel: str, content: str, message: dict | None, 
             "record_id": p["record_id"], "event_id": p["event_id"], "template": p["template"], "channel": channel,
             "idempotency_key": f"{base}:{channel}",
             "status": "failed" if error else "pending", "last_error": error, "content": content[:1000],
-            "message": json.dumps(message or {}, ensure_ascii=False)}
+            "message": json.dumps(message or {}, ensure_ascii=False), "request_id": entry.get("request_id")}
 
 
 INSERT_DELIVERY = (f"INSERT INTO deliveries ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
@@ -176,7 +177,7 @@ class Notifier:
                            (token, self.lease_seconds, self.batch))
         rows = await self.db.fetchall(  # with the recipient: the WeChat user if following us, the phone
             "SELECT d.id, d.outbox_id, d.graduate_id, d.record_id, d.event_id, d.template, d.channel,"
-            " d.idempotency_key, d.attempts, d.sending_since, d.message, IF(u.wechat_subscribed=1, u.wechat_openid,"
+            " d.idempotency_key, d.attempts, d.sending_since, d.message, d.request_id, IF(u.wechat_subscribed=1, u.wechat_openid,"
             " NULL) AS openid, COALESCE(u.phone_cipher, g.phone_cipher) AS phone_cipher,"
             " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.contact_mobile')) AS unit_mobile FROM deliveries d"
             " JOIN graduates g ON g.id=d.graduate_id LEFT JOIN users u ON u.graduate_id=g.id"
@@ -191,6 +192,7 @@ class Notifier:
 
     async def _deliver_all(self, rows: list[dict]) -> None:
         for row in rows:
+            request_id_var.set(row["request_id"])  # this task's log lines carry the request that caused the message
             try:
                 await (self.send_wechat(row) if row["channel"] == "wechat" else self.send_sms(row))
             except Exception:  # e.g. the database went away: the lease expires and the delivery is retried

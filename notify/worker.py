@@ -41,5 +41,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from server.logs import setup_logging
+    setup_logging(Settings.from_env())  # LOG_LEVEL and LOG_FORMAT like `python -m server worker`
     asyncio.run(main(args.batch, args.concurrency, args.interval))

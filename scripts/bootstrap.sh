@@ -19,10 +19,13 @@ ensure_venv() {
   if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3-venv python3-pip; fi
   [ -x "$PY" ] || python3 -m venv "$VENV"
   local stamp="$VENV/.installed"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "installing Python dependencies from pyproject.toml"
-    "$PY" -m pip install -q --upgrade pip 'setuptools<82' wheel
-    "$PY" -m pip install -q -e '.[test]'
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+    # the exact versions of requirements.lock (pip-compile of pyproject.toml, test extra included), then the
+    # project itself without resolving anything again
+    say "installing the Python packages of requirements.lock into .venv (pip, from PyPI)"
+    "$PY" -m pip install -q --upgrade pip wheel
+    "$PY" -m pip install -q -r requirements.lock
+    "$PY" -m pip install -q --no-deps --no-build-isolation -e .
     touch "$stamp"
   fi
 }
@@ -44,14 +47,27 @@ ensure_mariadb() {
   port_open "$host" "$port" && return 0
   is_local "$host" || { echo "MariaDB at $host:$port does not answer" >&2; return 1; }
   command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
-  say "starting MariaDB on $host:$port"
-  $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
-  $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --port="$port" --bind-address=127.0.0.1
+  # Our own server: data directory, socket, pid file and log under var/mariadb-PORT, never the system's
+  # (/var/lib/mysql, /run/mysqld); a system MariaDB that is stopped stays stopped and untouched.
+  local dir="$ROOT/var/mariadb-$port" user; user=$(id -un)
+  [ "$user" != root ] || user=mysql   # mariadbd refuses to run as root
+  mkdir -p "$dir"
+  if [ ! -d "$dir/data/mysql" ]; then
+    say "creating a MariaDB data directory in $dir/data"
+    [ "$user" = "$(id -un)" ] || chown "$user" "$dir"
+    mariadb-install-db --user="$user" --datadir="$dir/data" --auth-root-authentication-method=socket >"$dir/install.log" 2>&1 \
+      || { cat "$dir/install.log" >&2; return 1; }
+  fi
+  [ "$user" = "$(id -un)" ] || chown -R "$user" "$dir"
+  say "starting MariaDB on 127.0.0.1:$port (data, socket and log in $dir; stop: kill \$(cat $dir/mariadb.pid))"
+  /usr/sbin/mariadbd --no-defaults --user="$user" --datadir="$dir/data" --socket="$dir/mariadb.sock" \
+    --pid-file="$dir/mariadb.pid" --log-error="$dir/mariadb.log" --port="$port" --bind-address=127.0.0.1 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci --skip-name-resolve >/dev/null 2>&1 &
   wait_port 127.0.0.1 "$port"
-  # A fresh Debian install lets root in only through the socket; the documented default is root with an
-  # empty password over TCP, for development machines only.
-  $SUDO mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
-    CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
+  # root over TCP with an empty password, as DATABASE_URL's default says: on this server only (its own socket),
+  # for development machines only
+  mariadb --no-defaults --socket="$dir/mariadb.sock" -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+    GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
 }
 
 ensure_redis() {
@@ -60,8 +76,12 @@ ensure_redis() {
   port_open "$host" "$port" && return 0
   is_local "$host" || { echo "Redis at $host:$port does not answer" >&2; return 1; }
   command -v redis-server >/dev/null || apt_install redis-server
-  say "starting Redis on $host:$port"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/null
+  # our own Redis: pid file, log and working directory under var/redis-PORT, never /run/redis.pid or the repository
+  local dir="$ROOT/var/redis-$port"
+  mkdir -p "$dir"
+  say "starting Redis on 127.0.0.1:$port (pid file and log in $dir; stop: kill \$(cat $dir/redis.pid))"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" --pidfile "$dir/redis.pid" \
+    --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
   wait_port 127.0.0.1 "$port"
 }
 
@@ -72,7 +92,9 @@ ensure_fonts() {
   for pkg in fonts-arphic-uming fonts-wqy-zenhei fonts-hanazono; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "the agreement PDF needs CJK fonts; they are installed system-wide (/usr/share/fonts) from Debian"
+  apt_install "${missing[@]}"
 }
 
 ensure_venv

@@ -9,8 +9,10 @@ import redis.asyncio as aioredis
 import tornado.web
 
 from handlers.base import NotFoundHandler
+from server import metrics
 from server.config import Settings
 from server.db import Database
+from server.logs import new_request_id, request_id_var
 from server.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,19 @@ def log_request(handler) -> None:
         path = path[:path.index("/", 1) + 1] + "…"
     logging.getLogger("tornado.access").log(level, "%d %s %s %.2fms", status, handler.request.method, path,
                                             1000.0 * handler.request.request_time())
+    metrics.observe_request(handler)
+
+
+class RequestIdHeader(tornado.web.OutputTransform):
+    """Every answer carries X-Request-ID, the id on the log lines, outbox rows and deliveries it caused."""
+
+    def __init__(self, request):
+        self.request_id = getattr(request, "request_id", None)
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        if self.request_id:
+            headers["X-Request-ID"] = self.request_id
+        return status_code, headers, chunk
 
 
 DEMO_HANDLER_MODULES = ["demo.phones"]  # demo and test mode only: production never imports demo/ or emulators/
@@ -66,7 +81,7 @@ class Application(tornado.web.Application):
         self.config = config
         self.db = Database(config)
         self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
-        self.vault = Vault(config.data_key)
+        self.vault = Vault(config.data_key, config.data_key_previous)
         self.routes = collect_routes(config.app_env)
         super().__init__(
             self.routes,
@@ -77,11 +92,25 @@ class Application(tornado.web.Application):
             static_path=str(ROOT / "templates" / "static"),
             default_handler_class=NotFoundHandler,
             log_function=log_request,
+            transforms=[RequestIdHeader],
             debug=False,
         )
+        metrics.name_routes(self.routes)
+
+    def find_handler(self, request, **kwargs):
+        # the first thing Tornado does with a request: its id is set here for everything the request causes
+        request.request_id = new_request_id(request.headers.get("X-Request-ID"))
+        request_id_var.set(request.request_id)
+        return super().find_handler(request, **kwargs)
 
     async def start(self) -> None:
+        """Connects to MySQL and checks Redis answers: an unreachable one fails here, with nothing left open."""
         await self.db.connect()
+        try:
+            await self.redis.ping()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         await self.db.close()

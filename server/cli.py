@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
-import logging
+import os
 import sys
 
 from server.config import ConfigError, Settings
@@ -38,7 +39,29 @@ def cmd_demo(config: Settings, args) -> int:
 
 def cmd_import_roster(config: Settings, args) -> int:
     from server.runtime import import_roster_file
+    if not os.path.isfile(args.file) or not os.access(args.file, os.R_OK):
+        what = "is a directory" if os.path.isdir(args.file) else (
+            "is not readable" if os.path.exists(args.file) else "does not exist")
+        raise UserError(f"roster file {args.file} {what}")
     return asyncio.run(import_roster_file(config, args.file))
+
+
+def cmd_backup(config: Settings, args) -> int:
+    from server.backup import backup
+    backup(config, args.directory)
+    return 0
+
+
+def cmd_restore(config: Settings, args) -> int:
+    from server.backup import restore
+    restore(config, args.directory)
+    return 0
+
+
+def cmd_rotate_data_key(config: Settings, args) -> int:
+    from server.rotation import rotate_data_key
+    rotate_data_key(config, batch=args.batch)
+    return 0
 
 
 def cmd_transitions(config: Settings, args) -> int:
@@ -78,7 +101,8 @@ def cmd_wechat_menu(config: Settings, args) -> int:
     from wechat.menu import build_menu, publish_menu
 
     print(json.dumps(build_menu(config.public_base_url), ensure_ascii=False, indent=2))
-    if args.dry_run:
+    if not args.publish:
+        print("dry run: nothing sent to WeChat (publish with --publish)")
         return 0
     try:
         result = asyncio.run(publish_menu(config))
@@ -104,23 +128,70 @@ def build_parser() -> argparse.ArgumentParser:
     add("worker", cmd_worker, "run the background jobs (outbox delivery, EMS sync, expiry)")
     add("migrate", cmd_migrate, "create the database if missing and apply migrations/*.sql")
     add("demo", cmd_demo, "load demo data (idempotent) and print the logins to try")
+    add("backup", cmd_backup, "dump the database and the files of UPLOAD_DIR into a new DIRECTORY").add_argument(
+        "directory")
+    add("restore", cmd_restore, "load a backup DIRECTORY into the empty database of DATABASE_URL and an empty"
+        " UPLOAD_DIR (DATA_KEY must be the backup's)").add_argument("directory")
+    add("rotate-data-key", cmd_rotate_data_key, "re-encrypt every ID number and phone with DATA_KEY, reading them with"
+        " DATA_KEY_PREVIOUS (serve and workers stopped)").add_argument(
+        "--batch", type=int, default=500, help="rows per transaction (default 500)")
     add("import-roster", cmd_import_roster, "import an EMS roster file (CSV or XLSX)").add_argument("file")
     add("transitions", cmd_transitions, "print the transition table").add_argument(
         "--markdown", action="store_true", help="print the Mermaid diagrams of every flow instead")
     check = add("check-image", cmd_check_image, "check photos as uploads of a kind (exit 1 if any is refused)")
     check.add_argument("kind", choices=IMAGE_KINDS)
     check.add_argument("files", nargs="+", metavar="FILE")
-    add("wechat-menu", cmd_wechat_menu, "publish the official-account menu defined in wechat/menu.py").add_argument(
-        "--dry-run", action="store_true", help="only print the menu")
+    menu = add("wechat-menu", cmd_wechat_menu, "print the official-account menu defined in wechat/menu.py;"
+               " publish it to WeChat only with --publish")
+    mode = menu.add_mutually_exclusive_group()
+    mode.add_argument("--publish", action="store_true", help="replace the live menu of the official account")
+    mode.add_argument("--dry-run", action="store_true", help="only print the menu (the default)")
     return parser
 
 
+class UserError(Exception):
+    """A mistake of the person at the command line: printed as one line, exit 1."""
+
+
+def one_line_error(exc: BaseException, config: Settings) -> str | None:
+    """The one line for a user mistake or an unreachable dependency; None for a bug (the traceback is kept)."""
+    import pymysql
+    import redis
+
+    from server.backup import BackupError
+    from server.rotation import RotationError
+
+    if isinstance(exc, UserError | BackupError | RotationError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        emulators = " or one of the emulators' ports 8001-8004" if config.app_env == "demo" else ""
+        return (f"cannot listen on {config.bind_host}:{config.port}{emulators}: the address is in use"
+                " (another process serves there; set PORT or HOST)")
+    if isinstance(exc, pymysql.err.OperationalError):
+        db = config.database
+        return f"cannot use the database {db['db']} at {db['host']}:{db['port']} (DATABASE_URL): {exc.args[-1]}"
+    if isinstance(exc, redis.exceptions.ConnectionError):
+        return f"cannot reach Redis at REDIS_URL ({exc})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from server.logs import setup_logging
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         config = Settings.from_env()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    return args.run(config, args)
+    setup_logging(config)
+    try:
+        return args.run(config, args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        line = one_line_error(exc, config)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 1

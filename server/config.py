@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 from urllib.parse import unquote, urlparse
 
 APP_ENVS = ("demo", "test", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
 DEFAULT_SECRET = "dev-secret-change-me"
 DEFAULT_DATA_KEY = "dev-data-key-change-me"
 # Hosts that only ever run our emulators; production must point elsewhere.
@@ -23,9 +25,13 @@ class Settings:
     database_url: str = "mysql://root:@127.0.0.1:3306/wangqian"
     redis_url: str = "redis://127.0.0.1:6379/0"
     port: int = 8000
+    host: str = ""  # bind address; empty: 127.0.0.1, or 0.0.0.0 in production
+    log_level: str = "INFO"
+    log_format: str = ""  # json or text; empty: text in demo, json otherwise
     public_base_url: str = "http://127.0.0.1:8000"
     cookie_secret: str = DEFAULT_SECRET
     data_key: str = DEFAULT_DATA_KEY
+    data_key_previous: str = ""  # the key being retired, during `rotate-data-key` only (server/rotation.py)
     wechat_app_id: str = "wx_demo_appid"
     wechat_app_secret: str = "demo_app_secret"
     wechat_token: str = "demo_token"
@@ -38,6 +44,9 @@ class Settings:
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
     credit_service_url: str = "http://127.0.0.1:8004/api/enterprises"
     upload_dir: str = "var/uploads"
+    # /healthz (handlers/health.py): a worker must have beaten this recently, and due outbox entries may wait this long
+    health_worker_timeout: int = 30
+    health_max_outbox_lag: int = 120
     # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
     wechat_tpl_invitation: str = "demo_tpl_invitation"
     wechat_tpl_audit_result: str = "demo_tpl_audit_result"
@@ -48,16 +57,37 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Settings from the environment, typed and checked here: a mistake is one ConfigError naming the variable."""
         env = os.environ if env is None else env
         values = {}
         for f in fields(cls):
             raw = env.get(f.name.upper())
             if raw is not None and raw != "":
-                values[f.name] = int(raw) if f.type in ("int", int) else raw
+                values[f.name] = _typed(f.name.upper(), raw, f.type)
         values.update(overrides)
         settings = cls(**values)
+        metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR")  # read by prometheus_client itself (server/metrics.py)
+        if metrics_dir and not (os.path.isdir(metrics_dir) and os.access(metrics_dir, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR {metrics_dir} is not a writable directory")
+        settings.check_values()
         settings.validate()
         return settings
+
+    def check_values(self) -> None:
+        """Each variable on its own (the production guard in validate() looks at them together)."""
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"PORT must be between 1 and 65535, not {self.port}")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.log_format and self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be json or text, not {self.log_format!r}")
+        self.database  # noqa: B018  (raises ConfigError naming DATABASE_URL)
+        self.redis_db  # noqa: B018
+        if urlparse(self.public_base_url).scheme not in ("http", "https"):
+            raise ConfigError(f"PUBLIC_BASE_URL must start with http:// or https://, not {self.public_base_url!r}")
+        for name in ("health_worker_timeout", "health_max_outbox_lag"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be a positive number of seconds")
 
     def validate(self) -> None:
         if self.app_env not in APP_ENVS:
@@ -87,16 +117,59 @@ class Settings:
     def database(self) -> dict:
         """DATABASE_URL split into connection arguments."""
         u = urlparse(self.database_url)
-        if u.scheme not in ("mysql", "mariadb") or not u.path.strip("/"):
-            raise ConfigError("DATABASE_URL must look like mysql://user:pass@host:port/db")
+        try:
+            port = u.port or 3306
+        except ValueError:
+            port = None
+        if u.scheme not in ("mysql", "mariadb") or not u.hostname or not u.path.strip("/") or port is None:
+            raise ConfigError("DATABASE_URL must look like mysql://user:pass@host:port/db,"
+                              f" not {_without_password(self.database_url)!r}")
         return {
             "host": u.hostname or "127.0.0.1",
-            "port": u.port or 3306,
+            "port": port,
             "user": unquote(u.username or "root"),
             "password": unquote(u.password or ""),
             "db": u.path.strip("/"),
         }
 
     @property
+    def redis_db(self) -> int:
+        """The database number of REDIS_URL (tests and benches use only that one)."""
+        u = urlparse(self.redis_url)
+        try:
+            u.port  # noqa: B018
+            number = int(u.path.strip("/") or 0)
+        except ValueError:
+            number = -1
+        if u.scheme not in ("redis", "rediss") or number < 0:
+            raise ConfigError("REDIS_URL must look like redis://host:port/0,"
+                              f" not {_without_password(self.redis_url)!r}")
+        return number
+
+    @property
+    def bind_host(self) -> str:
+        return self.host or ("0.0.0.0" if self.is_production else "127.0.0.1")
+
+    @property
+    def logs_as_json(self) -> bool:
+        return (self.log_format or ("text" if self.app_env == "demo" else "json")) == "json"
+
+    @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+
+def _typed(variable: str, raw: str, kind) -> object:
+    if kind in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def _without_password(url: str) -> str:
+    u = urlparse(url)
+    if u.password:
+        return url.replace(":" + u.password + "@", ":***@", 1)
+    return url

@@ -11,7 +11,7 @@ MAX_BACKOFF_SECONDS = 600   # a day of EMS downtime is retried at most every 10 
 
 # The earliest pending entry of each graduate, when due: later entries of the same graduate wait for it.
 _DUE = (
-    "SELECT o.id, o.graduate_id, o.idempotency_key, o.payload, o.attempts FROM outbox o"
+    "SELECT o.id, o.graduate_id, o.idempotency_key, o.payload, o.attempts, o.request_id FROM outbox o"
     " WHERE o.topic=%s AND o.status='pending' AND o.next_attempt_at<=NOW(3)"
     " AND o.id=(SELECT MIN(o2.id) FROM outbox o2 WHERE o2.topic=o.topic AND o2.graduate_id=o.graduate_id"
     "           AND o2.status='pending')"

@@ -7,7 +7,9 @@ import signal
 from pathlib import Path
 
 import tornado.httpserver
+from tornado.netutil import bind_sockets
 
+from server import metrics
 from server.app import Application
 from server.config import Settings
 from server.jobs import JobRunner
@@ -30,14 +32,20 @@ async def _until_signalled() -> None:
 
 
 async def serve(config: Settings) -> None:
+    sockets = bind_sockets(config.port, address=config.bind_host)  # a port in use fails here, before anything starts
     app = Application(config)
     await app.start()
     server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=64 * 1024 * 1024)
-    server.listen(config.port, address="0.0.0.0" if config.is_production else "127.0.0.1")
+    server.add_sockets(sockets)
     extras = []
     if config.app_env == "demo":
         from emulators.launcher import start_emulators
-        extras = await start_emulators(config)
+        try:
+            extras = await start_emulators(config)
+        except BaseException:  # an emulator's port in use: close the pool before the one-line error
+            server.stop()
+            await app.stop()
+            raise
         runner = JobRunner(background_jobs(app))
         runner.start()
     print(f"service listening on {config.public_base_url}  (APP_ENV={config.app_env})", flush=True)
@@ -60,6 +68,7 @@ async def work(config: Settings) -> None:
     log.info("worker running %s", ", ".join(j.name for j in runner.jobs) or "no jobs")
     await _until_signalled()
     await runner.stop()
+    await metrics.forget(app.redis, metrics.worker_name())  # a clean stop shows in /healthz at once
     await app.stop()
 
 

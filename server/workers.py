@@ -5,12 +5,15 @@ from documents.agreements import AgreementDocumentJob
 from ems.sync import EmsSync
 from notify.delivery import Notifier
 from server.jobs import Job
+from server.metrics import beat, worker_name
 from signing.expiry import expire_invitations
 
 
 def jobs_for(app) -> list[Job]:
     ems = EmsSync(app.db, app.vault, app.config.ems_sync_url)
+    name = worker_name()
     return [
+        Job("heartbeat", 2, lambda: beat(app.redis, name)),  # /healthz turns 503 when no worker beats
         Job("expire-invitations", 30, lambda: expire_invitations(app.db)),
         Job("ems-sync", 2, ems.run_once),
         Job("notify", 1, Notifier(app).run_once),

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pymysql
 
+from server.logs import current_request_id
 from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
@@ -305,9 +306,10 @@ async def _write_outbox(cur, t: tt.Transition, actor: Actor, record: dict, event
         rows.append(("document", f"document:{event_id}", {"record_id": record["id"]}))
     for topic, key, payload in rows:
         await cur.execute(
-            "INSERT INTO outbox (topic, idempotency_key, graduate_id, record_id, event_id, payload)"
-            " VALUES (%s,%s,%s,%s,%s,%s)",
-            (topic, key, g["id"], record["id"], event_id, json.dumps(payload, ensure_ascii=False, default=str)))
+            "INSERT INTO outbox (topic, idempotency_key, graduate_id, record_id, event_id, payload, request_id)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s)",
+            (topic, key, g["id"], record["id"], event_id, json.dumps(payload, ensure_ascii=False, default=str),
+             current_request_id()))
 
 
 def _ems_destination(record: dict) -> dict:

@@ -7,6 +7,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from server.logs import current_request_id
 from signing import clock
 from signing.actors import Actor
 from signing.eligibility import ensure_graduate_may_act
@@ -111,14 +112,16 @@ async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | Non
                                school_id=row["school_id"])
         # the graduate hears the result like every audit result, through the outbox of this transaction
         await cur.execute(
-            "INSERT INTO outbox (topic, idempotency_key, graduate_id, payload) VALUES ('notify', %s, %s, %s)",
+            "INSERT INTO outbox (topic, idempotency_key, graduate_id, payload, request_id)"
+            " VALUES ('notify', %s, %s, %s, %s)",
             (f"registration:{reg_id}:{row['version'] + 1}", row["graduate_id"], json.dumps({
                 "template": "audit_result", "record_id": None, "event_id": None, "kind": "registration",
                 "kind_text": MODULES[row["module"]], "action": "pass" if status == "approved" else "return",
                 "action_text": "审核通过" if status == "approved" else "退回修改", "state": status,
                 "status_text": "审核通过" if status == "approved" else "已退回，请修改后重新提交",
                 "unit_name": None, "actor_role": actor.role, "reason": None, "explanation": reason,
-                "changed_fields": [], "sms": False, "link": "/wx/home", "deadline": None}, ensure_ascii=False)))
+                "changed_fields": [], "sms": False, "link": "/wx/home", "deadline": None}, ensure_ascii=False),
+             current_request_id()))
     return await get(db, reg_id)
 
 

@@ -33,11 +33,16 @@ def pytest_terminal_summary(terminalreporter):
 
 def _run_settings(**overrides) -> Settings:
     base = os.environ.get("DATABASE_URL", "mysql://root:@127.0.0.1:3306/wangqian")
-    redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    # Redis: TEST_REDIS_DB of the server in REDIS_URL; else the database REDIS_URL names, when it is set; else
+    # 1 + pid % 15 of the local server. The run empties that database first and uses no other.
+    redis_url = os.environ.get("REDIS_URL")
+    redis_base = (redis_url or "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    redis_db = os.environ.get("TEST_REDIS_DB") or (
+        Settings(redis_url=redis_url).redis_db if redis_url else 1 + os.getpid() % 15)
     return Settings.from_env(
         app_env="test",
         database_url=base.rsplit("/", 1)[0] + f"/wangqian_test_{RUN_ID}",
-        redis_url=f"{redis_base}/{os.environ.get('TEST_REDIS_DB') or 1 + os.getpid() % 15}",
+        redis_url=f"{redis_base}/{redis_db}",
         **overrides,
     )
 

@@ -40,3 +40,24 @@ def test_unknown_app_env_is_refused():
 def test_database_url_is_parsed():
     s = Settings.from_env({"DATABASE_URL": "mysql://u%40x:p%3Aw@db.local:3307/wq"})
     assert s.database == {"host": "db.local", "port": 3307, "user": "u@x", "password": "p:w", "db": "wq"}
+
+
+def test_host_defaults_to_loopback_except_in_production_and_can_be_set_for_a_lan():
+    assert Settings.from_env({}).bind_host == "127.0.0.1"
+    assert Settings.from_env(GOOD).bind_host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "0.0.0.0"}).bind_host == "0.0.0.0"
+
+
+def test_logs_are_json_outside_demo_mode_unless_asked():
+    assert not Settings.from_env({}).logs_as_json
+    assert Settings.from_env({"APP_ENV": "test"}).logs_as_json
+    assert not Settings.from_env({"APP_ENV": "test", "LOG_FORMAT": "text"}).logs_as_json
+
+
+@pytest.mark.parametrize("name,value", [("PORT", "abc"), ("PORT", "0"), ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"),
+                                        ("DATABASE_URL", "mysql://h:x/db"), ("DATABASE_URL", "mysql:/db"), ("REDIS_URL", "redis://h/abc"),
+                                        ("PUBLIC_BASE_URL", "example.com"), ("HEALTH_MAX_OUTBOX_LAG", "-1"),
+                                        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics")])
+def test_each_bad_value_is_one_error_naming_its_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})

@@ -55,6 +55,20 @@ async def test_invitation_reaches_the_bound_graduate_by_wechat_with_the_record_l
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_request_id_of_the_invitation_reaches_its_outbox_row_and_delivery(
+        world, client, sql, emulator, sms_emulator, notifier):
+    f = await Flow(world, client, sql).setup()
+    await bind(sql, emulator, f.g, "subscribed", 1)
+    resp = await f.invite()
+    request_id = resp.headers["X-Request-ID"]
+    assert len(request_id) == 32
+    rid = resp.json["record"]["id"]
+    assert sql("SELECT request_id FROM outbox WHERE record_id=%s", (rid,))[0]["request_id"] == request_id
+    await drain(notifier, sql, [f.g["id"]])
+    assert [d["request_id"] for d in deliveries(sql, f.g["id"])] == [request_id]
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_an_edit_by_the_school_sends_a_wechat_message_and_an_sms(world, client, sql, emulator, sms_emulator,
                                                                       notifier):
     f = await invited(world, client, sql, emulator)

@@ -7,6 +7,7 @@ import pytest
 from server.app import collect_routes
 from tests import test_notify_support as support
 from tests.flows import Flow
+from tests.test_api_clients import check
 from tests.test_notify_support import bind, drain
 
 start_emulator, emulator, sms_emulator, app, notifier = (
@@ -35,6 +36,9 @@ async def test_graduates_see_their_own_messages_only(world, client, sql, emulato
     other = await f.G2.get("/api/graduate/messages?page=1")
     assert [(i["channel"], i["status"]) for i in other.json["items"]] == [("sms", "sent"), ("wechat", "skipped")]
     assert "向您发出签约邀请" in other.json["items"][0]["content"]
+    doc = (await client().get("/api/openapi.json")).json
+    for answer in (mine, other):
+        check(doc, "/api/graduate/messages", "get", answer)  # the answers are what the OpenAPI document says
     assert (await client().get("/api/graduate/messages")).status == 401
     assert (await f.S.get("/api/graduate/messages")).status == 403
 
@@ -56,6 +60,9 @@ async def test_school_sees_its_graduates_deliveries_masked_and_filtered(world, c
     skipped = await f.D.get("/api/school/deliveries?status=skipped")  # the department of these graduates
     assert skipped.status == 200 and [i["graduate_id"] for i in skipped.json["items"]] == [f.graduates[1]["id"]]
     assert (await f.S.get("/api/school/deliveries?status=lost")).status == 400
+    doc = (await client().get("/api/openapi.json")).json
+    for answer in (resp, sms, skipped):
+        check(doc, "/api/school/deliveries", "get", answer)
 
 
 @pytest.mark.gen_test(timeout=30)
