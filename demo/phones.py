@@ -3,13 +3,14 @@ the flows can be tried without either. The app adds these routes only outside pr
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime
 
 from tornado.httpclient import AsyncHTTPClient
 
 from demo.data import SCHOOL as DEMO_SCHOOL
 from emulators.wechat_state import DEMO_TEMPLATES
 from handlers.base import BaseHandler
+from signing import clock
 from wechat.client import api_base
 
 
@@ -46,7 +47,7 @@ class DemoPhonesPage(BaseHandler):
                 "wechat": [m for m in reversed(wx_all or []) if openid and m["touser"] == openid]})
         self.render("demo/phones.html", people=people, school=school, sms_base=sms_base, wx_base=wx_base,
                     sms_down=sms_all is None, wx_down=wx_all is None, labels=DEMO_TEMPLATES,
-                    when=lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
+                    when=lambda t: datetime.fromtimestamp(t, clock.BEIJING).strftime("%Y-%m-%d %H:%M:%S"))
 
 
 routes = [

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import secrets
+from datetime import date
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents.pdf import render_agreement_pdf
@@ -87,7 +88,8 @@ def agreement_input(row: dict, url: str) -> dict:
                  "contact_phone": d.get("contact_phone") or d.get("contact_mobile"), "location": d.get("unit_location")},
         "position": {"title": d.get("position_title"),
                      "job_category": JOB_CATEGORIES.get(d.get("job_category"), d.get("job_category")),
-                     "work_location": d.get("work_location")},
+                     "work_location": d.get("work_location"), "salary": d.get("salary"),
+                     "start_date": date.fromisoformat(d["report_date"]) if d.get("report_date") else None},
         "supplementary_terms": d.get("supplementary_terms") or "",
         "takes_hukou": takes, "takes_archive": takes,
         "handler": row["handler"],

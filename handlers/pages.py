@@ -21,7 +21,8 @@ UNIT_FIELDS = [
     ("unit_nature", "单位性质", UNIT_NATURES), ("unit_industry", "单位行业", UNIT_INDUSTRIES),
     ("unit_location", "单位所在地（省市区）", "text"), ("unit_address", "通讯地址", "text"),
     ("job_category", "职位类别", JOB_CATEGORIES), ("position_title", "职位名称", "text"),
-    ("work_location", "工作地点", "text"), ("contact_name", "单位联系人", "text"),
+    ("work_location", "工作地点", "text"), ("salary", "薪酬待遇（选填）", "text"), ("report_date", "报到日期（选填）", "date"),
+    ("contact_name", "单位联系人", "text"),
     ("contact_phone", "联系人电话（选填）", "text"), ("contact_mobile", "联系人手机", "text"),
     ("contact_email", "联系人邮箱（选填）", "text"),
 ]

@@ -16,7 +16,8 @@ _LABELS = {
     "unit_location": "单位所在地", "unit_address": "通讯地址", "job_category": "职位类别", "position_title": "职位名称",
     "work_location": "工作地点", "contact_name": "单位联系人", "contact_phone": "联系人电话",
     "contact_mobile": "联系人手机", "contact_email": "联系人邮箱", "takes_hukou_archive": "单位是否解决户档",
-    "supplementary_terms": "协议补充内容", "type_code": "去向类型", "fields": "去向信息",
+    "supplementary_terms": "协议补充内容", "type_code": "去向类型", "fields": "去向信息", "salary": "薪酬待遇",
+    "report_date": "报到日期",
 }
 AGREEMENT_REQUIRED = ("unit_name", "credit_code", "unit_nature", "unit_industry", "unit_location", "unit_address",
                       "job_category", "contact_name", "contact_mobile", "takes_hukou_archive")
@@ -37,6 +38,8 @@ class AgreementData(_Data):
     job_category: str | None = None
     position_title: str | None = Field(default=None, max_length=50)
     work_location: str | None = Field(default=None, max_length=60)
+    salary: str | None = Field(default=None, max_length=50)  # 薪酬待遇, as the parties write it (e.g. 月薪8000元)
+    report_date: str | None = Field(default=None, pattern=r"^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")  # 报到日期
     contact_name: str | None = Field(default=None, max_length=30)
     contact_phone: str | None = Field(default=None, max_length=20)
     contact_mobile: str | None = Field(default=None, max_length=11)

@@ -152,3 +152,17 @@ def test_agreement_input_names_the_codes_and_keeps_the_party_data():
     assert a["position"]["job_category"] == "工程技术人员" and a["takes_hukou"] is True
     assert a["graduate"]["id_number_masked"] == "1101**********002X" and a["handler"]["name"] == "李老师"
     assert a["verify_url"].endswith("/verify/t") and a["supplementary_terms"] == UNIT["supplementary_terms"]
+
+
+@pytest.mark.gen_test
+async def test_salary_and_report_date_reach_the_agreement_and_it_opens_inline(world, client, sql, app):
+    f = await Flow(world, client, sql).setup()
+    terms = {**UNIT, "salary": "月薪8000元，五险一金", "report_date": "2027-07-01"}
+    rid = (await f.new("offline", data=terms)).json["record"]["id"]
+    assert (await f.act(f.S, rid, "pass")).status == 200
+    resp = await f.G.get(f"/api/records/{rid}/agreement.pdf")
+    assert resp.headers["Content-Disposition"].startswith("inline;")  # WeChat's webview shows it
+    text = pdf_text(resp.body)
+    assert "月薪8000元，五险一金" in text and "2027年7月1日" in text
+    bad = await f.new("offline", action="save", data={**UNIT, "report_date": "2027-13-01"})
+    assert bad.status == 400 and bad.error == "invalid_record_data"

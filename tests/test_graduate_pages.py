@@ -151,7 +151,8 @@ async def test_a_refused_submission_shows_the_form_again_with_every_value_and_ph
     html = page(resp)
     assert resp.status == 400 and 'role="alert"' in html and "请填写：统一社会信用代码" in html
     assert f'value="{UNIT["unit_name"]}"' in html and f'value="{UNIT["position_title"]}"' in html
-    assert 'id="f_credit_code" value="" maxlength="200" aria-invalid="true"' in html and "请填写此项" in html
+    assert 'type="text" name="credit_code" id="f_credit_code" value="" maxlength="200" aria-invalid="true"' in html
+    assert "请填写此项" in html
     assert '<label for="f_unit_name">单位名称 <span class="required-mark">*</span></label>' in html
     sql("INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, graduate_id)"
         " VALUES ('paper-agreement', 'ab/x', REPEAT('0', 64), 1200, 1600, 1000, %s)", (g["id"],))
