@@ -43,6 +43,17 @@ class AdminPage(PageHandler):
     message_template = "admin/message.html"
     error_title = "无法完成操作"
 
+    def chosen_cohort(self) -> int:
+        """The cohort asked for (?cohort=), else the one that is signing now."""
+        raw = self.get_argument("cohort", "")
+        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else current_cohort(clock.today())
+
+    async def cohort_choices(self, chosen: int) -> list[int]:
+        """The cohorts the switcher offers: those with graduates the caller may see, the current one, the chosen."""
+        where, args = policy.graduate_scope(self.current_user, "g")
+        rows = await self.db.fetchall(f"SELECT DISTINCT g.cohort FROM graduates g WHERE {where}", args)
+        return sorted({r["cohort"] for r in rows} | {current_cohort(clock.today()), chosen}, reverse=True)
+
 
 def staff_page(method):
     """Logged-in staff only; others go to the login page and come back."""
@@ -85,9 +96,9 @@ class LogoutPage(AdminPage):
 class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
-        cohort = int(self.get_query_argument("cohort", "") or current_cohort(clock.today()))
+        cohort = self.chosen_cohort()
         self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort), cohort=cohort,
-                    actor=self.current_user)
+                    cohorts=await self.cohort_choices(cohort), actor=self.current_user)
 
 
 class RecordsPage(AdminPage):
@@ -144,16 +155,13 @@ routes = [
 class SettingsPage(AdminPage):
     """签约设置 of the school for a cohort: switches, audit mode, cancellation maximum, agreement handlers."""
 
-    def cohort(self) -> int:
-        raw = self.get_argument("cohort", "")
-        return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else current_cohort(clock.today())
-
     async def show(self, notice: str | None = None):
         policy.require(self.current_user, "school.settings.read")
-        cohort = self.cohort()
+        cohort = self.chosen_cohort()
         async with self.db.cursor() as cur:
             current = await settings_service.get_school_settings(cur, self.current_user.school_id, cohort)
         self.render("admin/settings.html", s=current, cohort=cohort, notice=notice, actor=self.current_user,
+                    cohorts=await self.cohort_choices(cohort),
                     writable=policy.allowed(self.current_user, "school.settings.write"),
                     audit_modes=settings_service.AUDIT_MODES, level_groups=settings_service.LEVEL_GROUPS)
 
@@ -171,13 +179,13 @@ class SettingsPage(AdminPage):
             handlers = {level: {f: arg(f"{level}_{f}", "") for f in ("name", "phone", "address", "postcode")}
                         for level in levels if arg(f"{level}_name", "").strip()}
             await settings_service.add_agreement_handlers(self.db, self.current_user, self.current_user.school_id,
-                                                          self.cohort(), mode, handlers)
+                                                          self.chosen_cohort(), mode, handlers)
         else:
             maximum = arg("max_cancellations", "")
             if not maximum.isdigit():
                 raise DomainError("max_cancellations_range")
             await settings_service.update_school_settings(
-                self.db, self.current_user, self.current_user.school_id, self.cohort(),
+                self.db, self.current_user, self.current_user.school_id, self.chosen_cohort(),
                 {"online_signing": arg("online_signing", "") == "1", "audit_mode": arg("audit_mode", ""),
                  "max_cancellations": int(maximum)})
         await self.show("已保存")

@@ -126,3 +126,17 @@ async def test_registration_review_page(world, client, sql):
     assert sql("SELECT status FROM registrations WHERE id=%s", (reg["id"],))[0]["status"] == "returned"
     no_module = await staff(world, client, school_id=school["id"])
     assert (await no_module.get("/admin/registrations?module=archive")).status == 403
+
+
+@pytest.mark.gen_test
+async def test_console_opens_on_the_cohort_that_is_signing_with_a_switcher(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    c = await staff(world, client, school_id=f.school["id"])
+    page = (await c.get("/admin")).body.decode()
+    cohort = f.school["cohort"]
+    assert f"{cohort}届 数据统计" in page and f'<option value="{cohort}" selected>{cohort}届</option>' in page
+    for bad in ("abc", "1900", "-1"):  # never a 500: the current cohort
+        resp = await c.get(f"/admin?cohort={bad}")
+        assert resp.status == 200 and f"{cohort}届 数据统计" in resp.body.decode()
+    chosen = (await c.get(f"/admin/settings?cohort={cohort - 1}")).body.decode()
+    assert f'<option value="{cohort - 1}" selected>{cohort - 1}届</option>' in chosen
