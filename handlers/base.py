@@ -67,6 +67,8 @@ def api(summary: str, body: type[BaseModel] | None = None, query: type[BaseModel
 
 
 class BaseHandler(tornado.web.RequestHandler):
+    body_limit = MAX_JSON_BYTES  # bytes of request body this handler takes (BoundedBody enforces it)
+
     @property
     def db(self):
         return self.application.db
@@ -85,9 +87,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self):
         self.current_user = None
-        length = int(self.request.headers.get("Content-Length") or 0)
-        if length > self.max_body_bytes():
-            raise DomainError("body_too_large")
+        self.refuse_oversized_body()
         raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=1)
         if raw:
             try:
@@ -96,14 +96,20 @@ class BaseHandler(tornado.web.RequestHandler):
                 return
             self.current_user = await load_actor(self.db, user_id, version, self.request.remote_ip)
 
-    def max_body_bytes(self) -> int:
-        return MAX_JSON_BYTES
+    def too_large(self) -> DomainError:
+        return DomainError("body_too_large")
+
+    def refuse_oversized_body(self) -> None:
+        """BoundedBody (below) marks a request whose body passed body_limit; it is answered 413 at once."""
+        if getattr(self.request, "body_refused", False):
+            raise self.too_large()
 
     def _request_summary(self) -> str:
         # error logs name the path, never the query string (it may carry ID numbers, phones, tokens)
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
     def check_xsrf_cookie(self):
+        self.refuse_oversized_body()  # runs before prepare(): an oversized body is a 413, not an xsrf failure
         try:
             super().check_xsrf_cookie()
         except tornado.web.HTTPError as exc:
@@ -160,6 +166,55 @@ class BaseHandler(tornado.web.RequestHandler):
         if details is not None:
             error["details"] = details
         self.finish(dumps({"error": error}))
+
+
+class BoundedBody(tornado.web._HandlerDelegate):
+    """The one body-size limit of every route, enforced while the body arrives (Application.get_handler_delegate
+    uses it for every request). The handler class's `body_limit` bounds the body, declared (Content-Length) or
+    chunked: a declared size over it is refused before a byte of body is read; a body that grows past it is
+    dropped at that point. Either way the handler runs at once with `request.body_refused` set and answers 413
+    (its `too_large()`), and the connection is closed after the answer, so the rest is never read or held."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = getattr(self.handler_class, "body_limit", MAX_JSON_BYTES)
+        self.received = 0
+        self.refused = False
+
+    def headers_received(self, start_line, headers):
+        try:
+            declared = int(headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0  # Tornado's HTTP layer refuses a malformed length itself
+        if declared > self.limit:
+            return self._refuse()
+        return super().headers_received(start_line, headers)
+
+    def data_received(self, data: bytes):
+        if self.refused:
+            return None
+        self.received += len(data)
+        if self.received > self.limit:
+            return self._refuse()
+        return super().data_received(data)
+
+    def finish(self) -> None:
+        if not self.refused:
+            super().finish()
+
+    def _refuse(self):
+        self.refused = True
+        self.request.body_refused = True
+        self.request.body = b""
+        self.chunks = bytearray()
+        handler = getattr(self, "handler", None)
+        if handler is not None:  # a streaming handler already running: answer now
+            if not handler._finished:
+                handler._handle_request_exception(handler.too_large())
+            return None
+        # run the handler now: it answers 413; the connection waits for it and then closes
+        self.stream_request_body = True
+        return self.execute()
 
 
 def validate(model: type[BaseModel], data: dict) -> BaseModel:

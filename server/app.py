@@ -8,7 +8,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import tornado.web
 
-from handlers.base import NotFoundHandler
+from handlers.base import BoundedBody, NotFoundHandler
 from server.config import Settings
 from server.db import Database
 from server.vault import Vault
@@ -79,6 +79,10 @@ class Application(tornado.web.Application):
             log_function=log_request,
             debug=False,
         )
+
+    def get_handler_delegate(self, request, target_class, target_kwargs=None, path_args=None, path_kwargs=None):
+        """Every request goes through BoundedBody: its handler's body_limit holds while the body arrives."""
+        return BoundedBody(self, request, target_class, target_kwargs, path_args, path_kwargs)
 
     async def start(self) -> None:
         await self.db.connect()
