@@ -1,11 +1,13 @@
 """Hardening: the findings of the security review (issue 9), each with its regression test over real HTTP."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from tests.test_uploads import chunked, raw_post
+from tests.support import PASSWORD, Client
+from tests.test_uploads import raw_post
 
 MiB = 1024 * 1024
 
@@ -19,15 +21,34 @@ def _rss_kib(field: str) -> int:
 
 
 async def _send_large(port: int, path: str, total: int, declared: bool) -> bytes:
-    headers = {"Content-Type": "application/json", "X-XSRFToken": "x", "Cookie": "_xsrf=x"}
+    """POSTs `total` bytes in 64 KiB pieces, declared or chunked, stopping as soon as an answer comes (the body
+    is sent piece by piece so that a server that refuses early has read all that was sent: no reset)."""
+    piece = 64 * 1024
+    headers = {"Content-Type": "application/json", "X-XSRFToken": "x", "Cookie": "_xsrf=x", "Connection": "close"}
     headers.update({"Content-Length": str(total)} if declared else {"Transfer-Encoding": "chunked"})
-    if declared:
-        piece = b"{" + b" " * (MiB - 1)
-        body = (piece for _ in range(total // MiB))
-    else:
-        body = chunked(total, MiB)
-    answer, _ = await raw_post(port, path, headers, body)
-    return answer
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    writer.write((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+    answer = asyncio.ensure_future(reader.read())
+    await asyncio.wait([answer], timeout=0.3)
+    data = b"{" + b" " * (piece - 1)
+    framed = data if declared else f"{piece:x}\r\n".encode() + data + b"\r\n"
+    try:
+        for _ in range(total // piece):
+            if answer.done():
+                break
+            writer.write(framed)
+            await writer.drain()
+            await asyncio.sleep(0.002)
+        else:
+            if not declared:
+                writer.write(b"0\r\n\r\n")
+    except ConnectionError:
+        pass
+    try:
+        return await asyncio.wait_for(answer, 30)
+    finally:
+        writer.close()
 
 
 @pytest.mark.gen_test(timeout=120)
@@ -65,3 +86,63 @@ async def test_small_chunked_json_body_is_read(world, client, http_port):
         "Content-Type": "application/json", "X-XSRFToken": "x", "Cookie": "_xsrf=x",
         "Transfer-Encoding": "chunked", "Connection": "close"}, [f"{len(body):x}\r\n".encode() + body + b"\r\n", b"0\r\n\r\n"])
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+
+
+def parallel_client(base_url: str):
+    """A client that really sends many requests at once (the shared test client queues beyond 10)."""
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
+    return Client(SimpleAsyncHTTPClient(force_instance=True, max_clients=100), base_url)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_parallel_wrong_passwords_are_checked_at_most_five_times(world, http_server, base_url):
+    """Finding 1: 40 parallel wrong passwords were all checked. Each attempt takes its slot before the check."""
+    username = await world.user("ministry")
+    c = parallel_client(base_url)
+    answers = await asyncio.gather(*[c.post("/api/login", {"username": username, "password": f"wrong{i}x"})
+                                     for i in range(40)])
+    assert sorted(a.status for a in answers) == [401] * 4 + [429] * 36
+    assert {a.error for a in answers if a.status == 429} == {"account_locked"}
+    right = await c.post("/api/login", {"username": username, "password": PASSWORD})
+    assert right.status == 429 and right.error == "account_locked"
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_right_password_among_parallel_wrong_ones_does_not_get_in(world, http_server, base_url):
+    """Finding 1: 59 wrong and 1 right in parallel from one address, the right one got 200."""
+    username = await world.user("ministry")
+    c = parallel_client(base_url)
+
+    async def right_one():
+        await asyncio.sleep(0.05)  # sent while the wrong ones are still being checked
+        return await c.post("/api/login", {"username": username, "password": PASSWORD})
+    *wrong, right = await asyncio.gather(*[c.post("/api/login", {"username": username, "password": f"bad{i}x1"})
+                                           for i in range(59)], right_one())
+    assert [a.status for a in wrong].count(401) == 4
+    assert right.status == 429 and right.error == "account_locked"
+    assert (await c.get("/api/me")).status == 401
+
+
+@pytest.mark.gen_test
+async def test_lock_holds_for_the_account_whatever_identifier_is_typed(world, client):
+    """Finding 4: after a lock by username, the ID number or phone still logged in."""
+    school = await world.school()
+    [g] = await world.graduates(school)
+    c = client()
+    for _ in range(5):
+        assert (await c.post("/api/login", {"username": g["username"], "password": "nope12345"})).status in (401, 429)
+    for identifier in (g["id_number"], g["phone"], g["username"]):
+        resp = await c.post("/api/login", {"username": identifier, "password": PASSWORD})
+        assert resp.status == 429 and resp.error == "account_locked", identifier
+
+
+@pytest.mark.gen_test
+async def test_rotating_identifiers_gives_five_guesses_not_more(world, client):
+    """Finding 4: rotating username, ID number and phone gave 12 guesses where the README promises 5."""
+    school = await world.school()
+    [g] = await world.graduates(school)
+    c = client()
+    statuses = []
+    for identifier in [g["username"], g["id_number"], g["phone"]] * 4:
+        statuses.append((await c.post("/api/login", {"username": identifier, "password": "nope12345"})).status)
+    assert statuses == [401] * 4 + [429] * 8

@@ -39,7 +39,7 @@ async def verify_by_password(page: WeChatPage) -> dict:
     password = page.get_body_argument("password", "")
     if not identifier or not password or len(identifier) > 64 or len(password) > 128:
         raise DomainError("invalid_input", "请填写身份证号或手机号，以及登录密码")
-    # authenticate() counts failures per identifier and locks after five.
+    # authenticate() counts attempts per account (whatever identifier is typed) and locks after five failures.
     return await accounts.authenticate(page.db, page.redis, page.vault, identifier, password, page.request.remote_ip)
 
 
