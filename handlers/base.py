@@ -11,8 +11,7 @@ import tornado.web
 from pydantic import BaseModel, ValidationError
 
 from handlers.errors import status_and_message
-from signing import policy
-from signing.accounts import load_actor
+from signing import accounts, policy
 from signing.errors import DomainError
 
 log = logging.getLogger("wangqian.http")
@@ -91,10 +90,13 @@ class BaseHandler(tornado.web.RequestHandler):
         raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=1)
         if raw:
             try:
-                user_id, version = (int(x) for x in raw.decode().split(":"))
+                user_id, version, sid = raw.decode().split(":")
+                user_id, version = int(user_id), int(version)
             except ValueError:
                 return
-            self.current_user = await load_actor(self.db, user_id, version, self.request.remote_ip)
+            if await accounts.session_is_open(self.redis, sid, user_id):
+                self.session_id = sid
+                self.current_user = await accounts.load_actor(self.db, user_id, version, self.request.remote_ip)
 
     def too_large(self) -> DomainError:
         return DomainError("body_too_large")
@@ -115,11 +117,18 @@ class BaseHandler(tornado.web.RequestHandler):
         except tornado.web.HTTPError as exc:
             raise DomainError("xsrf_failed") from exc
 
-    def start_session(self, user: dict) -> None:
-        self.set_signed_cookie(SESSION_COOKIE, f"{user['id']}:{user['session_version']}", expires_days=None,
+    session_id: str | None = None
+
+    async def start_session(self, user: dict) -> None:
+        """A server-side session (signing.accounts.open_session) named by a signed cookie."""
+        sid = await accounts.open_session(self.redis, user["id"])
+        self.set_signed_cookie(SESSION_COOKIE, f"{user['id']}:{user['session_version']}:{sid}", expires_days=None,
                                httponly=True, samesite="Lax", secure=self.config.is_production)
 
-    def end_session(self) -> None:
+    async def end_session(self) -> None:
+        """Ends the session on the server too: the old cookie no longer works anywhere."""
+        if self.session_id and self.current_user is not None:
+            await accounts.close_session(self.redis, self.session_id, self.current_user.user_id)
         self.clear_cookie(SESSION_COOKIE)
 
     def json_body(self, model: type[BaseModel]) -> BaseModel:

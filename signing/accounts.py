@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,6 +14,7 @@ from signing.personal import id_number_problem, is_valid_phone, normalize_id_num
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
+SESSION_SECONDS = 24 * 3600  # a session lives a day at most, and ends at once on logout or password change
 MAX_FAILURES_PER_ADDRESS = 50  # one address trying many accounts (password spraying) is slowed down too
 _hasher = PasswordHasher()  # argon2id with the library's maintained defaults
 # A real hash of a random password, checked when the account does not exist so timing does not tell.
@@ -90,6 +92,36 @@ async def authenticate(db, redis, vault, identifier: str, password: str, ip: str
             pipe.decr(ip_key)  # a success is not a failure of the address
         await pipe.execute()
     return user
+
+
+async def open_session(redis, user_id: int) -> str:
+    """A new server-side session: a random id in Redis naming the account, listed per account for revocation."""
+    sid = secrets.token_urlsafe(24)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(f"session:{sid}", user_id, ex=SESSION_SECONDS)
+        pipe.sadd(f"sessions:user:{user_id}", sid).expire(f"sessions:user:{user_id}", SESSION_SECONDS)
+        await pipe.execute()
+    return sid
+
+
+async def session_is_open(redis, sid: str, user_id: int) -> bool:
+    return await redis.get(f"session:{sid}") == str(user_id)
+
+
+async def close_session(redis, sid: str, user_id: int) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(f"session:{sid}").srem(f"sessions:user:{user_id}", sid)
+        await pipe.execute()
+
+
+async def close_all_sessions(redis, user_id: int) -> None:
+    """Ends every session of the account (password change, an administrator's action)."""
+    sids = await redis.smembers(f"sessions:user:{user_id}")
+    async with redis.pipeline(transaction=True) as pipe:
+        for sid in sids:
+            pipe.delete(f"session:{sid}")
+        pipe.delete(f"sessions:user:{user_id}")
+        await pipe.execute()
 
 
 async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:

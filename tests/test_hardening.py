@@ -146,3 +146,37 @@ async def test_rotating_identifiers_gives_five_guesses_not_more(world, client):
     for identifier in [g["username"], g["id_number"], g["phone"]] * 4:
         statuses.append((await c.post("/api/login", {"username": identifier, "password": "nope12345"})).status)
     assert statuses == [401] * 4 + [429] * 8
+
+
+@pytest.mark.gen_test
+async def test_logout_ends_the_session_on_the_server(world, client):
+    """Finding 9: the cookie kept working for a day after logout."""
+    c = client()
+    await c.login(await world.user("ministry"))
+    stolen = dict(c.cookies)
+    assert (await c.post("/api/logout")).status == 200
+    replay = client()
+    replay.cookies = stolen
+    assert (await replay.get("/api/me")).status == 401
+
+
+@pytest.mark.gen_test
+async def test_password_change_ends_every_other_session_on_the_server(world, client):
+    username = await world.user("ministry")
+    first = client()
+    await first.login(username)
+    old_cookie = dict(first.cookies)
+    resp = await first.post("/api/me/password", {"old_password": PASSWORD, "new_password": "newpass2026"})
+    assert resp.status == 200 and (await first.get("/api/me")).status == 200
+    replay = client()
+    replay.cookies = old_cookie
+    assert (await replay.get("/api/me")).status == 401
+
+
+@pytest.mark.gen_test
+async def test_session_expired_on_the_server_is_refused(world, client, app):
+    c = client()
+    await c.login(await world.user("ministry"))
+    for key in [k async for k in app.redis.scan_iter("session:*")]:
+        await app.redis.delete(key)  # what the day's expiry, or an administrator's revocation, does
+    assert (await c.get("/api/me")).status == 401
