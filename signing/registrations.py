@@ -7,7 +7,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from signing import clock
+from signing import clock, policy
 from signing.actors import Actor
 from signing.eligibility import ensure_graduate_may_act
 from signing.errors import DomainError
@@ -87,9 +87,10 @@ async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
 
 async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | None, version: int | None) -> dict:
     async with db.transaction() as cur:
-        await cur.execute("SELECT * FROM registrations WHERE id=%s FOR UPDATE", (reg_id,))
+        cond, args = policy.registration_scope(actor, "r")
+        await cur.execute(f"SELECT * FROM registrations r WHERE r.id=%s AND {cond} FOR UPDATE", (reg_id, *args))
         row = await cur.fetchone()
-        if row is None or not _in_scope(actor, row):
+        if row is None:
             raise DomainError("not_found")
         if actor.permission(row["module"]) != "read_write":
             raise DomainError("read_only" if actor.permission(row["module"]) == "read_only" else "forbidden")
@@ -117,12 +118,6 @@ async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | Non
                 "unit_name": None, "actor_role": actor.role, "reason": None, "explanation": reason,
                 "changed_fields": [], "sms": False, "link": "/wx/home", "deadline": None}, ensure_ascii=False)))
     return await get(db, reg_id)
-
-
-def _in_scope(actor: Actor, row: dict) -> bool:
-    if actor.role == "department":
-        return row["school_id"] == actor.school_id and row["department"] == actor.department
-    return actor.role == "school" and row["school_id"] == actor.school_id
 
 
 async def get(db, reg_id: int) -> dict:

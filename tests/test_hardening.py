@@ -180,3 +180,41 @@ async def test_session_expired_on_the_server_is_refused(world, client, app):
     for key in [k async for k in app.redis.scan_iter("session:*")]:
         await app.redis.delete(key)  # what the day's expiry, or an administrator's revocation, does
     assert (await c.get("/api/me")).status == 401
+
+
+ARCHIVE = {"receiver_type": "托管单位接收", "receiver_name": "北京市人才服务中心", "address": "北京市朝阳区某路1号",
+           "postcode": "100020"}
+
+
+async def registrations_school(world, client):
+    from signing.actors import SYSTEM
+    from signing.settings_service import update_province
+    province = await world.province()
+    await update_province(world.db, SYSTEM, province, {"module_archive": True, "module_hukou": True})
+    return await world.school(province=province)
+
+
+@pytest.mark.gen_test
+async def test_level_limited_school_account_neither_reviews_nor_sees_the_other_level(world, client):
+    """Finding 6: a 本专科-only account reviewed a 研究生's archive registration and saw their log entries."""
+    school = await registrations_school(world, client)
+    [master] = await world.graduates(school, level="硕士")
+    gc = client()
+    await gc.login(master["username"])
+    reg = (await gc.request("PUT", "/api/graduate/registrations/archive",
+                            json_body={"action": "submit", "data": ARCHIVE})).json["registration"]
+    rw = {"employment": "read_write", "archive": "read_write"}
+    undergrad = client()
+    await undergrad.login(await world.user("school", school_id=school["id"], permissions=rw,
+                                           level_scope="undergraduate"))
+    review = await undergrad.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "approve"})
+    assert review.status == 404 and review.error == "not_found"
+    assert (await undergrad.get("/api/school/registrations?module=archive")).json["items"] == []
+    log = (await undergrad.get("/api/operations")).json["items"]
+    assert not [e for e in log if e["target_type"] == "registration"]
+    postgrad = client()
+    await postgrad.login(await world.user("school", school_id=school["id"], permissions=rw, level_scope="postgraduate"))
+    assert [e["target_id"] for e in (await postgrad.get("/api/operations")).json["items"]
+            if e["target_type"] == "registration"] == [str(reg["id"])]
+    ok = await postgrad.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "approve"})
+    assert ok.status == 200, ok
