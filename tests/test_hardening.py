@@ -218,3 +218,21 @@ async def test_level_limited_school_account_neither_reviews_nor_sees_the_other_l
             if e["target_type"] == "registration"] == [str(reg["id"])]
     ok = await postgrad.post(f"/api/school/registrations/{reg['id']}/review", {"decision": "approve"})
     assert ok.status == 200, ok
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("certification", ["pending", "refused"])
+async def test_uncertified_employer_cannot_search_graduates(world, client, certification):
+    """Finding 7: an uncertified employer learnt a person's school, major and cohort from name + ID number."""
+    school = await world.school()
+    [g] = await world.graduates(school)
+    employer = await world.employer(certification=certification)
+    c = client()
+    await c.login(employer["username"])
+    resp = await c.post("/api/employer/graduate-search", {"name": g["name"], "id_number": g["id_number"]})
+    assert resp.status == 403 and resp.error == "employer_not_certified"
+    assert g["row"]["专业"] not in resp.body.decode() and "school_name" not in resp.body.decode()
+    certified = client()
+    await certified.login((await world.employer())["username"])
+    found = await certified.post("/api/employer/graduate-search", {"name": g["name"], "id_number": g["id_number"]})
+    assert found.status == 200 and found.json["graduate"]["major"] == g["row"]["专业"]
