@@ -236,3 +236,21 @@ async def test_uncertified_employer_cannot_search_graduates(world, client, certi
     await certified.login((await world.employer())["username"])
     found = await certified.post("/api/employer/graduate-search", {"name": g["name"], "id_number": g["id_number"]})
     assert found.status == 200 and found.json["graduate"]["major"] == g["row"]["专业"]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("unit_name", ['=HYPERLINK("http://evil.example/","点我")', "+1+cmd", "-2+3", "@SUM(A1)",
+                                       "\t=1+1", "\r=1+1"])
+async def test_csv_export_neutralises_formulas(world, client, sql, unit_name):
+    """Finding 8: a graduate-entered unit name =HYPERLINK(...) went unchanged into the CSV for Excel."""
+    import csv
+    import io
+
+    from tests.flows import UNIT, Flow
+    f = await Flow(world, client, sql).setup()
+    created = await f.new("offline", data={**UNIT, "unit_name": unit_name})
+    assert created.status == 201, created
+    text = (await f.S.get("/api/school/records/export")).body.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["单位名称"] == "'" + unit_name.strip() or row["单位名称"] == "'" + unit_name
+    assert not row["单位名称"].startswith(("=", "+", "-", "@", "\t", "\r"))
