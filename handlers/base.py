@@ -135,7 +135,7 @@ class BaseHandler(tornado.web.RequestHandler):
         """The request body as the model; unknown fields and wrong types are refused with details."""
         try:
             data = json.loads(self.request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
             raise DomainError("bad_json") from exc
         if not isinstance(data, dict):
             raise DomainError("bad_json", "请求内容应为JSON对象")

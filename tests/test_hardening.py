@@ -254,3 +254,14 @@ async def test_csv_export_neutralises_formulas(world, client, sql, unit_name):
     [row] = list(csv.DictReader(io.StringIO(text)))
     assert row["单位名称"] == "'" + unit_name.strip() or row["单位名称"] == "'" + unit_name
     assert not row["单位名称"].startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+@pytest.mark.gen_test
+async def test_deeply_nested_json_is_a_400_not_a_500(client):
+    """Finding 10: depth 1000 (2 KB) on anonymous /api/login raised an uncaught RecursionError."""
+    c = client()
+    body = b'{"username": ' + b"[" * 1000 + b"]" * 1000 + b', "password": "x"}'
+    resp = await c.request("POST", "/api/login", body=body, headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and resp.error == "bad_json"
+    deeper = b"[" * 100000 + b"]" * 100000  # 200 KB: over the body limit first
+    assert (await c.request("POST", "/api/login", body=deeper)).status == 413
