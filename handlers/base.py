@@ -7,6 +7,7 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 
+import redis.exceptions
 import tornado.web
 from pydantic import BaseModel, ValidationError
 
@@ -152,6 +153,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(dumps(data))
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        e = unavailable_as_domain_error(e)
         if isinstance(e, DomainError):
             if self._finished:
                 return
@@ -226,6 +228,14 @@ class BoundedBody(tornado.web._HandlerDelegate):
         return self.execute()
 
 
+def unavailable_as_domain_error(e: BaseException) -> BaseException:
+    """Redis not answering (down, refused, timed out) is a 503 with a clear message, as /healthz says, not a 500."""
+    if isinstance(e, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        log.error("redis unavailable: %s", e)
+        return DomainError("service_unavailable")
+    return e
+
+
 def validate(model: type[BaseModel], data: dict) -> BaseModel:
     try:
         return model.model_validate(data)
@@ -258,6 +268,7 @@ class PageHandler(BaseHandler):
         return None
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        e = unavailable_as_domain_error(e)
         if isinstance(e, DomainError) and not self._finished:
             status, message = status_and_message(e.code, e.message)
             self.clear()

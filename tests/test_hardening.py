@@ -265,3 +265,25 @@ async def test_deeply_nested_json_is_a_400_not_a_500(client):
     assert resp.status == 400 and resp.error == "bad_json"
     deeper = b"[" * 100000 + b"]" * 100000  # 200 KB: over the body limit first
     assert (await c.request("POST", "/api/login", body=deeper)).status == 413
+
+
+@pytest.fixture
+def redis_down_port(config, io_loop):
+    """The app with its Redis unreachable (nothing listens on port 1), served on its own port."""
+    import dataclasses
+
+    from tests.support import running_app, serving
+    for application in running_app(dataclasses.replace(config, redis_url="redis://127.0.0.1:1/0"), io_loop):
+        yield from serving(application, io_loop)
+
+
+@pytest.mark.gen_test
+async def test_login_with_redis_down_is_503(http_client, redis_down_port):
+    """Finding 11: Redis down made login answer 500."""
+    c = Client(http_client, f"http://127.0.0.1:{redis_down_port}")
+    resp = await c.post("/api/login", {"username": "someone", "password": "whatever1"})
+    assert resp.status == 503 and resp.error == "service_unavailable", resp
+    assert "服务暂时不可用" in resp.json["error"]["message"]
+    page = await c.request("POST", "/admin/login", body=f"_xsrf={c.cookies['_xsrf']}&username=a&password=b1234567".encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}, xsrf=False)
+    assert page.status == 503 and "服务暂时不可用" in page.body.decode()
