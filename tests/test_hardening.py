@@ -287,3 +287,28 @@ async def test_login_with_redis_down_is_503(http_client, redis_down_port):
     page = await c.request("POST", "/admin/login", body=f"_xsrf={c.cookies['_xsrf']}&username=a&password=b1234567".encode(),
                            headers={"Content-Type": "application/x-www-form-urlencoded"}, xsrf=False)
     assert page.status == 503 and "服务暂时不可用" in page.body.decode()
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_parallel_uploads_through_one_link_leave_only_the_accepted_one(world, client, sql, config):
+    """Finding 12: 4 parallel uploads through one employer link, 1 accepted and 3 refused, wrote 4 files and rows."""
+    import os
+
+    from tests import image_corpus as corpus
+    from tests.flows import Flow
+    from tests.test_employer_link import approved_offline, post_photo, request_link
+
+    def files() -> int:
+        return sum(len(names) for _, _, names in os.walk(config.upload_dir))
+    f = await Flow(world, client, sql).setup()
+    rid = await approved_offline(f)
+    token = await request_link(f, rid)
+    units = [client() for _ in range(4)]
+    for unit in units:
+        await unit.get(f"/e/{token}")
+    before = files()
+    photo = corpus.sharp_stamped_jpeg()
+    answers = await asyncio.gather(*[post_photo(unit, token, photo) for unit in units])
+    assert sorted(a.status for a in answers)[0] == 200 and [a.status for a in answers].count(200) == 1, answers
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 1
+    assert files() == before + 1
