@@ -140,6 +140,8 @@ class BaseHandler(tornado.web.RequestHandler):
             raise DomainError("bad_json") from exc
         if not isinstance(data, dict):
             raise DomainError("bad_json", "请求内容应为JSON对象")
+        if _has_nul(data):
+            raise DomainError("invalid_input", "提交的内容含有不允许的控制字符（NUL）")
         return validate(model, data)
 
     def query_args(self, model: type[BaseModel]) -> BaseModel:
@@ -226,6 +228,17 @@ class BoundedBody(tornado.web._HandlerDelegate):
         # run the handler now: it answers 413; the connection waits for it and then closes
         self.stream_request_body = True
         return self.execute()
+
+
+def _has_nul(value) -> bool:
+    """A NUL character anywhere in a JSON body (keys included): never stored (databases, CSV and PDFs choke)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def unavailable_as_domain_error(e: BaseException) -> BaseException:

@@ -72,7 +72,7 @@ class Application(tornado.web.Application):
             self.routes,
             cookie_secret=config.cookie_secret,
             xsrf_cookies=True,
-            xsrf_cookie_kwargs={"samesite": "Lax"},
+            xsrf_cookie_kwargs={"samesite": "Lax", "secure": config.is_production},
             template_path=str(ROOT / "templates"),
             static_path=str(ROOT / "templates" / "static"),
             default_handler_class=NotFoundHandler,

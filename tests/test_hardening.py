@@ -312,3 +312,54 @@ async def test_parallel_uploads_through_one_link_leave_only_the_accepted_one(wor
     assert sorted(a.status for a in answers)[0] == 200 and [a.status for a in answers].count(200) == 1, answers
     assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 1
     assert files() == before + 1
+
+
+@pytest.mark.gen_test
+async def test_settings_only_for_cohorts_that_exist(world, client, sql):
+    """Finding 13: PATCH /api/school/settings?cohort=2000 created settings for any cohort."""
+    school = await world.school()
+    c = client()
+    await c.login(await world.user("school", school_id=school["id"]))
+    resp = await c.patch("/api/school/settings?cohort=2000", {"max_cancellations": 2})
+    assert resp.status == 400 and resp.error == "cohort_unknown"
+    handlers = await c.post("/api/school/settings/agreement-handlers?cohort=2001", {"mode": "unified", "all": {
+        "name": "李老师", "phone": "010-62751111", "address": "北京市海淀区测试路1号", "postcode": "100000"}})
+    assert handlers.status == 400 and handlers.error == "cohort_unknown"
+    assert sql("SELECT COUNT(*) n FROM school_settings WHERE school_id=%s AND cohort IN (2000, 2001)",
+               (school["id"],))[0]["n"] == 0
+    current = await c.patch(f"/api/school/settings?cohort={school['cohort']}", {"max_cancellations": 2})
+    assert current.status == 200, current
+    past = dict(school, cohort=school["cohort"] - 3)
+    await world.graduates(past, login=False)  # a past cohort on the roster has settings
+    assert (await c.patch(f"/api/school/settings?cohort={past['cohort']}", {"max_cancellations": 1})).status == 200
+
+
+@pytest.mark.gen_test
+async def test_nul_character_is_refused_in_json_bodies(world, client, sql):
+    """Finding 13: a NUL character was stored in record data."""
+    from tests.flows import UNIT, Flow
+    f = await Flow(world, client, sql).setup()
+    resp = await f.new("offline", data={**UNIT, "position_title": "软件\x00工程师"})
+    assert resp.status == 400 and resp.error == "invalid_input"
+    assert sql("SELECT COUNT(*) n FROM records WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+
+
+@pytest.fixture
+def production_port(config, io_loop):
+    """The app as APP_ENV=production builds it, served on its own port."""
+    import dataclasses
+
+    from tests.support import running_app, serving
+    for application in running_app(dataclasses.replace(config, app_env="production"), io_loop):
+        yield from serving(application, io_loop)
+
+
+@pytest.mark.gen_test
+async def test_xsrf_cookie_is_secure_in_production(http_client, production_port, base_url):
+    """Finding 13: the _xsrf cookie lacked Secure in production (the session cookie had it)."""
+    def xsrf_cookies(resp) -> list[str]:
+        return [c for c in resp.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")]
+    [xsrf] = xsrf_cookies(await http_client.fetch(f"http://127.0.0.1:{production_port}/admin/login"))
+    assert "Secure" in xsrf and "SameSite=Lax" in xsrf
+    [demo] = xsrf_cookies(await http_client.fetch(base_url + "/admin/login"))
+    assert "Secure" not in demo
