@@ -69,9 +69,20 @@ class Settings:
             problems.append("COOKIE_SECRET is the default or shorter than 32 characters")
         if self.data_key == DEFAULT_DATA_KEY or len(self.data_key) < 32:
             problems.append("DATA_KEY is the default or shorter than 32 characters")
-        for name in ("wechat_app_secret", "aliyun_access_key_secret"):
+        for name in ("wechat_app_id", "wechat_app_secret", "wechat_token", "wechat_aes_key", "aliyun_access_key_id",
+                     "aliyun_access_key_secret"):
             if getattr(self, name) == getattr(Settings, name):
                 problems.append(f"{name.upper()} is the demo default")
+        base = urlparse(self.public_base_url)
+        if base.scheme != "https" or (base.hostname or "") in EMULATOR_HOSTS:
+            problems.append(f"PUBLIC_BASE_URL must be the public https address ({self.public_base_url})")
+        try:
+            db = self.database
+        except ConfigError as exc:
+            problems.append(str(exc))
+        else:
+            if not db["password"]:
+                problems.append(f"DATABASE_URL has no password (user {db['user']})")
         for name in ("wechat_api_base", "aliyun_sms_endpoint", "ems_sync_url", "credit_service_url"):
             value = getattr(self, name)
             host = urlparse(value if "//" in value else "//" + value).hostname or ""
