@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 from datetime import date, datetime
@@ -179,6 +180,31 @@ class BaseHandler(tornado.web.RequestHandler):
         if details is not None:
             error["details"] = details
         self.finish(dumps({"error": error}))
+
+
+def _address(text: str | None):
+    try:
+        return ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+
+
+def client_address(request, trusted: tuple) -> str:
+    """The client's address. X-Forwarded-For and X-Real-IP are believed only when the peer is one of the
+    configured proxies (TRUSTED_PROXIES): then the right-most X-Forwarded-For entry that is not a trusted proxy
+    (the one our proxy appended), else X-Real-IP. From anyone else they are ignored, so a new header value does
+    not make a new client (it reset the per-address login limit)."""
+    peer = _address(request.remote_ip)
+    if peer is None or not any(peer in net for net in trusted):
+        return request.remote_ip
+    hops = [_address(h) for h in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed(hops):
+        if hop is None:
+            break  # a malformed entry: nothing to its left can be believed
+        if not any(hop in net for net in trusted):
+            return str(hop)
+    real = _address(request.headers.get("X-Real-Ip"))
+    return str(real) if real is not None else request.remote_ip
 
 
 class BoundedBody(tornado.web._HandlerDelegate):

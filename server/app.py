@@ -8,7 +8,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import tornado.web
 
-from handlers.base import BoundedBody, NotFoundHandler
+from handlers.base import BoundedBody, NotFoundHandler, client_address
 from server.config import Settings
 from server.db import Database
 from server.vault import Vault
@@ -68,6 +68,7 @@ class Application(tornado.web.Application):
         self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
         self.vault = Vault(config.data_key)
         self.routes = collect_routes(config.app_env)
+        self.trusted_proxies = config.trusted_proxy_networks
         super().__init__(
             self.routes,
             cookie_secret=config.cookie_secret,
@@ -81,7 +82,9 @@ class Application(tornado.web.Application):
         )
 
     def get_handler_delegate(self, request, target_class, target_kwargs=None, path_args=None, path_kwargs=None):
-        """Every request goes through BoundedBody: its handler's body_limit holds while the body arrives."""
+        """Every request: the client's address as TRUSTED_PROXIES allow, then BoundedBody (its handler's
+        body_limit holds while the body arrives)."""
+        request.remote_ip = client_address(request, self.trusted_proxies)
         return BoundedBody(self, request, target_class, target_kwargs, path_args, path_kwargs)
 
     async def start(self) -> None:

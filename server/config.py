@@ -1,6 +1,7 @@
 """Configuration from environment variables (every one listed in the README)."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from urllib.parse import unquote, urlparse
@@ -38,6 +39,8 @@ class Settings:
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
     credit_service_url: str = "http://127.0.0.1:8004/api/enterprises"
     upload_dir: str = "var/uploads"
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For / X-Real-IP we believe; empty: none
+    trusted_proxies: str = ""
     # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
     wechat_tpl_invitation: str = "demo_tpl_invitation"
     wechat_tpl_audit_result: str = "demo_tpl_audit_result"
@@ -62,6 +65,7 @@ class Settings:
     def validate(self) -> None:
         if self.app_env not in APP_ENVS:
             raise ConfigError(f"APP_ENV must be one of {APP_ENVS}, not {self.app_env!r}")
+        self.trusted_proxy_networks  # noqa: B018 -- refuses a malformed TRUSTED_PROXIES in every mode
         if self.app_env != "production":
             return
         problems = []
@@ -107,6 +111,15 @@ class Settings:
             "password": unquote(u.password or ""),
             "db": u.path.strip("/"),
         }
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        """TRUSTED_PROXIES parsed: comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16)."""
+        try:
+            return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                         for p in self.trusted_proxies.split(",") if p.strip())
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from exc
 
     @property
     def is_production(self) -> bool:

@@ -32,7 +32,8 @@ async def _until_signalled() -> None:
 async def serve(config: Settings) -> None:
     app = Application(config)
     await app.start()
-    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=64 * 1024 * 1024)
+    # xheaders stays off: X-Forwarded-For / X-Real-IP are believed only from TRUSTED_PROXIES (handlers.base.client_address)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
     server.listen(config.port, address="0.0.0.0" if config.is_production else "127.0.0.1")
     extras = []
     if config.app_env == "demo":

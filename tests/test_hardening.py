@@ -363,3 +363,76 @@ async def test_xsrf_cookie_is_secure_in_production(http_client, production_port,
     assert "Secure" in xsrf and "SameSite=Lax" in xsrf
     [demo] = xsrf_cookies(await http_client.fetch(base_url + "/admin/login"))
     assert "Secure" not in demo
+
+
+@pytest.fixture
+def behind_proxy_port(config, io_loop):
+    """The app configured with TRUSTED_PROXIES=127.0.0.1 (the test client plays the proxy)."""
+    import dataclasses
+
+    from tests.support import running_app, serving
+    for application in running_app(dataclasses.replace(config, trusted_proxies="127.0.0.1, 10.9.0.0/16"), io_loop):
+        yield from serving(application, io_loop)
+
+
+async def _address_limited(app, address: str) -> None:
+    from signing.accounts import MAX_FAILURES_PER_ADDRESS
+    await app.redis.set("login:address:" + app.vault.blind_index(address), MAX_FAILURES_PER_ADDRESS, ex=60)
+
+
+@pytest.fixture
+def served_process(config):
+    """`python -m server serve` as production runs it (its own HTTPServer), on a free port; yields the port."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, DATABASE_URL=config.database_url, REDIS_URL=config.redis_url, APP_ENV="test",
+               UPLOAD_DIR=config.upload_dir, PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], cwd=Path(__file__).resolve().parent.parent,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.gen_test
+async def test_forwarding_headers_from_an_untrusted_peer_are_ignored(world, http_client, served_process, app):
+    """Finding 5: `serve` trusted X-Real-Ip / X-Forwarded-For from anyone: a new value reset the per-address
+    login limit. Without TRUSTED_PROXIES they name nobody."""
+    await _address_limited(app, "127.0.0.1")
+    username = await world.user("ministry")
+    c = Client(http_client, f"http://127.0.0.1:{served_process}")
+    for header in ({"X-Real-Ip": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.8"}):
+        resp = await c.request("POST", "/api/login", json_body={"username": username, "password": PASSWORD},
+                               headers=header)
+        assert resp.status == 429 and resp.error == "rate_limited", (header, resp)
+
+
+@pytest.mark.gen_test
+async def test_forwarding_headers_from_a_trusted_proxy_name_the_client(world, http_client, behind_proxy_port, app):
+    await _address_limited(app, "203.0.113.9")
+    username = await world.user("ministry")
+    c = Client(http_client, f"http://127.0.0.1:{behind_proxy_port}")
+
+    async def login(headers):
+        return await c.request("POST", "/api/login", json_body={"username": username, "password": PASSWORD},
+                               headers=headers)
+    # the right-most address that is not one of our proxies is the client; what the client wrote to its left is not
+    assert (await login({"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.9.1.1"})).error == "rate_limited"
+    assert (await login({"X-Forwarded-For": "203.0.113.9, 198.51.100.2"})).status == 200
+    assert (await login({"X-Real-Ip": "203.0.113.9"})).error == "rate_limited"
