@@ -36,14 +36,21 @@ class HukouData(_Data):
     move_type: str
 
 
-def parse(module: str, raw: dict) -> dict:
+def parse(module: str, raw: dict, draft: bool = False) -> dict:
+    """The registration data, validated by the module's model: complete for a submission; for a draft the same
+    fields, types and choices, any of them may be missing (unknown fields and nested objects are refused)."""
+    model = ArchiveData if module == "archive" else HukouData
     try:
-        data = (ArchiveData if module == "archive" else HukouData).model_validate(raw).model_dump(exclude_none=True)
+        data = model.model_validate(raw).model_dump(exclude_none=True)
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_url=False, include_input=False)})
-        raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(fields)) from exc
+        errors = [e for e in exc.errors(include_url=False, include_input=False)
+                  if not (draft and e["type"] == "missing")]
+        if errors:
+            fields = sorted({str(e["loc"][0]) if e["loc"] else "data" for e in errors})
+            raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(fields)) from exc
+        data = {k: v.strip() if isinstance(v, str) else v for k, v in raw.items() if v is not None}
     choice, allowed = (("receiver_type", ARCHIVE_RECEIVERS) if module == "archive" else ("move_type", HUKOU_MOVES))
-    if data[choice] not in allowed:
+    if choice in data and data[choice] not in allowed:
         raise DomainError("invalid_record_data", "请从列表中选择：" + "、".join(allowed))
     return data
 
@@ -57,7 +64,7 @@ async def _module_on(cur, school_id: int, module: str) -> None:
 
 async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
     """The graduate saves (draft) or submits their registration; editable while draft or returned."""
-    data = parse(module, raw) if submit else raw
+    data = parse(module, raw, draft=not submit)
     async with db.transaction() as cur:
         await cur.execute("SELECT * FROM graduates WHERE id=%s LOCK IN SHARE MODE", (actor.graduate_id,))
         g = await cur.fetchone()

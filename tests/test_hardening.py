@@ -436,3 +436,21 @@ async def test_forwarding_headers_from_a_trusted_proxy_name_the_client(world, ht
     assert (await login({"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.9.1.1"})).error == "rate_limited"
     assert (await login({"X-Forwarded-For": "203.0.113.9, 198.51.100.2"})).status == 200
     assert (await login({"X-Real-Ip": "203.0.113.9"})).error == "rate_limited"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("draft", [{"address": {"nested": {"deep": "x"}}}, {"unknown_field": "x"},
+                                   {"postcode": "abc"}, {"receiver_type": "随便"}, {"address": "x" * 5000}])
+async def test_registration_drafts_are_validated_like_submissions(world, client, sql, draft):
+    """Finding 3: drafts were stored unvalidated (nested objects, unknown fields)."""
+    school = await registrations_school(world, client)
+    [g] = await world.graduates(school)
+    gc = client()
+    await gc.login(g["username"])
+    resp = await gc.request("PUT", "/api/graduate/registrations/archive", json_body={"action": "save", "data": draft})
+    assert resp.status == 400 and resp.error == "invalid_record_data", resp
+    assert sql("SELECT COUNT(*) n FROM registrations WHERE graduate_id=%s", (g["id"],))[0]["n"] == 0
+    partial = await gc.request("PUT", "/api/graduate/registrations/archive",
+                               json_body={"action": "save", "data": {"address": "  北京市朝阳区 ", "postcode": "100020"}})
+    assert partial.status == 200 and partial.json["registration"]["data"] == {"address": "北京市朝阳区",
+                                                                              "postcode": "100020"}
