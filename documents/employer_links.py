@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents.storage import FileStore
-from documents.uploads import accept_upload
+from documents.uploads import accept_upload, discard_upload
 from server.logs import current_request_id
 from signing import clock, rules
 from signing.actors import Actor
@@ -129,5 +129,9 @@ async def upload_through_link(db, store: FileStore, link: dict, content: bytes, 
         await cur.execute("UPDATE employer_links SET used_at=NOW() WHERE id=%s", (link["id"],))
 
     # the table's employer_link row writes the graduate's notice (employer_uploaded) with the change
-    await perform(db, actor, record_id, "upload_stamped", ActionInput(upload_ids=[upload["id"]], also=use_up_link))
+    try:
+        await perform(db, actor, record_id, "upload_stamped", ActionInput(upload_ids=[upload["id"]], also=use_up_link))
+    except BaseException:
+        await discard_upload(db, store, upload["id"])  # refused (e.g. a parallel upload won): nothing is left
+        raise
     return upload

@@ -46,6 +46,18 @@ async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduat
             "bytes": len(checked.content)}
 
 
+async def discard_upload(db, store: FileStore, upload_id: int) -> None:
+    """Undoes accept_upload for a photo whose use was then refused: no row, no file (never one in use)."""
+    row = await db.fetchone("SELECT storage_name FROM uploads WHERE id=%s AND record_id IS NULL", (upload_id,))
+    if row is None:
+        return
+    async with db.transaction() as cur:
+        await cur.execute("DELETE FROM uploads WHERE id=%s AND record_id IS NULL", (upload_id,))
+        deleted = cur.rowcount
+    if deleted:
+        store.delete(row["storage_name"])
+
+
 async def viewable_upload(db, actor: Actor, upload_id: int) -> dict:
     """The uploads row when the actor may see the photo: the graduate it belongs to, or whoever may see the
     record it is attached to (school and department staff in scope, province, ministry, the employer of an

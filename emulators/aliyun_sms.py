@@ -81,6 +81,7 @@ class EmulatedSms:
     text: str
     biz_id: str
     sent_at: float
+    out_id: str | None = None
 
 
 class SmsEmulator(tornado.web.Application):
@@ -177,6 +178,8 @@ class SendSmsHandler(_EmulatorHandler):
             return self.pop_error(400, "InvalidParameter", "Parameters must be UTF-8.")
         if self.authentication_failed(params):
             return
+        if params["Action"] == "QuerySendDetails":
+            return self.query_send_details(params)
         phones = [p.strip() for p in params.get("PhoneNumbers", "").split(",") if p.strip()]
         rule = self.application.take_failure(phones)
         if rule and rule["mode"] == "timeout":
@@ -229,7 +232,7 @@ class SendSmsHandler(_EmulatorHandler):
         if self.application.nonce_seen(params["AccessKeyId"], params["SignatureNonce"], now):
             self.pop_error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
             return True
-        if params["Action"] != "SendSms":
+        if params["Action"] not in ("SendSms", "QuerySendDetails"):
             self.pop_error(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
             return True
         if params["Version"] != API_VERSION:
@@ -273,8 +276,33 @@ class SendSmsHandler(_EmulatorHandler):
         text = f"【{sign_name}】" + template.render(variables, self.application.site)
         for phone in phones:
             self.application.messages.append(
-                EmulatedSms(phone, sign_name, template.code, variables, text, biz_id, time.time()))
+                EmulatedSms(phone, sign_name, template.code, variables, text, biz_id, time.time(),
+                            params.get("OutId") or None))
         self.business("OK", biz_id=biz_id)
+
+    def query_send_details(self, params: dict[str, str]) -> None:
+        """QuerySendDetails: what one number was sent on one day (SendDate yyyyMMdd, Beijing time), paged, each
+        with its OutId, so a sender can tell whether a message whose answer it lost went out."""
+        match = _PHONE_RE.match(params.get("PhoneNumber", "").strip())
+        if not match:
+            return self.business("isv.MOBILE_NUMBER_ILLEGAL")
+        try:
+            day = datetime.strptime(params.get("SendDate", ""), "%Y%m%d").date()
+            size, page = int(params.get("PageSize", "10")), int(params.get("CurrentPage", "1"))
+        except ValueError:
+            return self.business("isv.INVALID_PARAMETERS")
+        if not (1 <= size <= 50 and page >= 1):
+            return self.business("isv.INVALID_PARAMETERS")
+        biz_id = params.get("BizId") or None
+        sent = [m for m in self.application.messages if m.phone == match.group(2)
+                and datetime.fromtimestamp(m.sent_at, CHINA).date() == day and biz_id in (None, m.biz_id)]
+        details = [{"PhoneNum": m.phone, "SendStatus": 3, "ErrCode": "DELIVERED", "TemplateCode": m.template_code,
+                    "Content": m.text, "OutId": m.out_id or "",
+                    "SendDate": datetime.fromtimestamp(m.sent_at, CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                    "ReceiveDate": datetime.fromtimestamp(m.sent_at, CHINA).strftime("%Y-%m-%d %H:%M:%S")}
+                   for m in sent[(page - 1) * size:page * size]]
+        self.write_json(200, {"Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4()).upper(),
+                              "TotalCount": len(sent), "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}})
 
     def flow_control(self, phones: list[str], sign_name: str, template) -> tuple[str, str] | None:
         """Aliyun's default per-number limits; counts the send only when every number passes."""

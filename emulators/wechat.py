@@ -112,8 +112,17 @@ class TemplateSendHandler(EmulatorHandler):
         if template is None:
             raise EmulatedError(40037)
         check_template_data(tuple(template["keywords"]), body.get("data"))
+        client_msg_id = body.get("client_msg_id")
+        if client_msg_id is not None and not (isinstance(client_msg_id, str) and 0 < len(client_msg_id) <= 64):
+            raise EmulatedError(47001)
+        sent = self.state.sent_with_client_msg_id(appid, openid, client_msg_id)
+        if sent is not None:  # 防重入: one message per openid + client_msg_id within 10 minutes
+            self.answer({"errcode": 0, "errmsg": "ok", "msgid": sent})
+            return
         self.state.count_template_send(appid, body["template_id"])
         msgid = next(self.state.msgids)
+        if client_msg_id is not None:
+            self.state.client_msg_ids[(appid, openid, client_msg_id)] = (msgid, time.time())
         self.state.messages.append({
             "msgid": msgid, "appid": appid, "touser": openid, "template_id": body["template_id"],
             "title": template["title"], "data": body["data"], "url": body.get("url"), "sent_at": time.time()})

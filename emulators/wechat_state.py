@@ -31,6 +31,9 @@ FORCE_REFRESH_INTERVAL = 30
 FORCE_REFRESH_PER_DAY = 20
 
 
+CLIENT_MSG_ID_SECONDS = 600  # WeChat de-duplicates template messages by openid + client_msg_id for 10 minutes
+
+
 @dataclass
 class Token:
     value: str
@@ -66,6 +69,7 @@ class EmulatorState:
         self.last_force: dict[str, float] = {}
         self.users: dict[str, dict[str, str]] = {appid: {} for appid in self.apps}  # appid -> openid -> state
         self.messages: list[dict] = []
+        self.client_msg_ids: dict[tuple, tuple[int, float]] = {}  # (appid, openid, client_msg_id) -> msgid, time
         self.menus: dict[str, dict] = {}
         self.media: dict[str, dict] = {}
         self.codes: dict[str, dict] = {}
@@ -199,6 +203,13 @@ class EmulatorState:
         if failure.times <= 0:
             del self.failures[path]
         return failure
+
+    def sent_with_client_msg_id(self, appid: str, openid: str, client_msg_id) -> int | None:
+        """The msgid already sent to this openid with this client_msg_id in the last 10 minutes, if any."""
+        if client_msg_id is None:
+            return None
+        sent = self.client_msg_ids.get((appid, openid, client_msg_id))
+        return sent[0] if sent and time.time() - sent[1] < CLIENT_MSG_ID_SECONDS else None
 
     def count_template_send(self, appid: str, template_id: str) -> None:
         key = f"template_quota {appid} {template_id} {date.today()}"

@@ -83,13 +83,13 @@ class LoginPage(AdminPage):
             self.set_status(403)
             self.render("admin/login.html", error="此入口供学校、院系、省级和部级用户使用", next=next_path)
             return
-        self.start_session(user)
+        await self.start_session(user)
         self.redirect(next_path)
 
 
 class LogoutPage(AdminPage):
     async def post(self):
-        self.end_session()
+        await self.end_session()
         self.redirect("/admin/login")
 
 

@@ -72,7 +72,7 @@ class LoginHandler(BaseHandler):
         body = self.json_body(LoginBody)
         user = await accounts.authenticate(self.db, self.redis, self.vault, body.username, body.password,
                                            self.request.remote_ip)
-        self.start_session(user)
+        await self.start_session(user)
         actor = await accounts.load_actor(self.db, user["id"], user["session_version"], self.request.remote_ip)
         self.write_json({"account": account_view(actor)})
 
@@ -81,7 +81,7 @@ class LogoutHandler(BaseHandler):
     @authorize(None)
     @api("Log out", tag="accounts", response=OkAnswer)
     async def post(self):
-        self.end_session()
+        await self.end_session()
         self.write_json({"ok": True})
 
 
@@ -110,7 +110,8 @@ class PasswordHandler(BaseHandler):
             await record_operation(cur, self.current_user, "account.password", "user", self.current_user.user_id,
                                    "修改登录密码")
         user = await self.db.fetchone("SELECT * FROM users WHERE id=%s", (self.current_user.user_id,))
-        self.start_session(user)
+        await accounts.close_all_sessions(self.redis, user["id"])
+        await self.start_session(user)
         self.write_json({"ok": True})
 
 

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 from datetime import date, datetime
 from decimal import Decimal
 
+import redis.exceptions
 import tornado.web
 from pydantic import BaseModel, ValidationError
 
 from handlers.errors import status_and_message
-from signing import policy
-from signing.accounts import load_actor
+from signing import accounts, policy
 from signing.errors import DomainError
 
 log = logging.getLogger("wangqian.http")
@@ -70,6 +71,8 @@ def api(summary: str, body: type[BaseModel] | None = None, query: type[BaseModel
 
 
 class BaseHandler(tornado.web.RequestHandler):
+    body_limit = MAX_JSON_BYTES  # bytes of request body this handler takes (BoundedBody enforces it)
+
     @property
     def db(self):
         return self.application.db
@@ -88,45 +91,61 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self):
         self.current_user = None
-        length = int(self.request.headers.get("Content-Length") or 0)
-        if length > self.max_body_bytes():
-            raise DomainError("body_too_large")
+        self.refuse_oversized_body()
         raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=1)
         if raw:
             try:
-                user_id, version = (int(x) for x in raw.decode().split(":"))
+                user_id, version, sid = raw.decode().split(":")
+                user_id, version = int(user_id), int(version)
             except ValueError:
                 return
-            self.current_user = await load_actor(self.db, user_id, version, self.request.remote_ip)
+            if await accounts.session_is_open(self.redis, sid, user_id):
+                self.session_id = sid
+                self.current_user = await accounts.load_actor(self.db, user_id, version, self.request.remote_ip)
 
-    def max_body_bytes(self) -> int:
-        return MAX_JSON_BYTES
+    def too_large(self) -> DomainError:
+        return DomainError("body_too_large")
+
+    def refuse_oversized_body(self) -> None:
+        """BoundedBody (below) marks a request whose body passed body_limit; it is answered 413 at once."""
+        if getattr(self.request, "body_refused", False):
+            raise self.too_large()
 
     def _request_summary(self) -> str:
         # error logs name the path, never the query string (it may carry ID numbers, phones, tokens)
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
     def check_xsrf_cookie(self):
+        self.refuse_oversized_body()  # runs before prepare(): an oversized body is a 413, not an xsrf failure
         try:
             super().check_xsrf_cookie()
         except tornado.web.HTTPError as exc:
             raise DomainError("xsrf_failed") from exc
 
-    def start_session(self, user: dict) -> None:
-        self.set_signed_cookie(SESSION_COOKIE, f"{user['id']}:{user['session_version']}", expires_days=None,
+    session_id: str | None = None
+
+    async def start_session(self, user: dict) -> None:
+        """A server-side session (signing.accounts.open_session) named by a signed cookie."""
+        sid = await accounts.open_session(self.redis, user["id"])
+        self.set_signed_cookie(SESSION_COOKIE, f"{user['id']}:{user['session_version']}:{sid}", expires_days=None,
                                httponly=True, samesite="Lax", secure=self.config.is_production)
 
-    def end_session(self) -> None:
+    async def end_session(self) -> None:
+        """Ends the session on the server too: the old cookie no longer works anywhere."""
+        if self.session_id and self.current_user is not None:
+            await accounts.close_session(self.redis, self.session_id, self.current_user.user_id)
         self.clear_cookie(SESSION_COOKIE)
 
     def json_body(self, model: type[BaseModel]) -> BaseModel:
         """The request body as the model; unknown fields and wrong types are refused with details."""
         try:
             data = json.loads(self.request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
             raise DomainError("bad_json") from exc
         if not isinstance(data, dict):
             raise DomainError("bad_json", "请求内容应为JSON对象")
+        if _has_nul(data):
+            raise DomainError("invalid_input", "提交的内容含有不允许的控制字符（NUL）")
         return validate(model, data)
 
     def query_args(self, model: type[BaseModel]) -> BaseModel:
@@ -140,6 +159,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(dumps(data))
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        e = unavailable_as_domain_error(e)
         if isinstance(e, DomainError):
             if self._finished:
                 return
@@ -163,6 +183,99 @@ class BaseHandler(tornado.web.RequestHandler):
         if details is not None:
             error["details"] = details
         self.finish(dumps({"error": error}))
+
+
+def _address(text: str | None):
+    try:
+        return ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+
+
+def client_address(request, trusted: tuple) -> str:
+    """The client's address. X-Forwarded-For and X-Real-IP are believed only when the peer is one of the
+    configured proxies (TRUSTED_PROXIES): then the right-most X-Forwarded-For entry that is not a trusted proxy
+    (the one our proxy appended), else X-Real-IP. From anyone else they are ignored, so a new header value does
+    not make a new client (it reset the per-address login limit)."""
+    peer = _address(request.remote_ip)
+    if peer is None or not any(peer in net for net in trusted):
+        return request.remote_ip
+    hops = [_address(h) for h in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed(hops):
+        if hop is None:
+            break  # a malformed entry: nothing to its left can be believed
+        if not any(hop in net for net in trusted):
+            return str(hop)
+    real = _address(request.headers.get("X-Real-Ip"))
+    return str(real) if real is not None else request.remote_ip
+
+
+class BoundedBody(tornado.web._HandlerDelegate):
+    """The one body-size limit of every route, enforced while the body arrives (Application.get_handler_delegate
+    uses it for every request). The handler class's `body_limit` bounds the body, declared (Content-Length) or
+    chunked: a declared size over it is refused before a byte of body is read; a body that grows past it is
+    dropped at that point. Either way the handler runs at once with `request.body_refused` set and answers 413
+    (its `too_large()`), and the connection is closed after the answer, so the rest is never read or held."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = getattr(self.handler_class, "body_limit", MAX_JSON_BYTES)
+        self.received = 0
+        self.refused = False
+
+    def headers_received(self, start_line, headers):
+        try:
+            declared = int(headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0  # Tornado's HTTP layer refuses a malformed length itself
+        if declared > self.limit:
+            return self._refuse()
+        return super().headers_received(start_line, headers)
+
+    def data_received(self, data: bytes):
+        if self.refused:
+            return None
+        self.received += len(data)
+        if self.received > self.limit:
+            return self._refuse()
+        return super().data_received(data)
+
+    def finish(self) -> None:
+        if not self.refused:
+            super().finish()
+
+    def _refuse(self):
+        self.refused = True
+        self.request.body_refused = True
+        self.request.body = b""
+        self.chunks = bytearray()
+        handler = getattr(self, "handler", None)
+        if handler is not None:  # a streaming handler already running: answer now
+            if not handler._finished:
+                handler._handle_request_exception(handler.too_large())
+            return None
+        # run the handler now: it answers 413; the connection waits for it and then closes
+        self.stream_request_body = True
+        return self.execute()
+
+
+def _has_nul(value) -> bool:
+    """A NUL character anywhere in a JSON body (keys included): never stored (databases, CSV and PDFs choke)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def unavailable_as_domain_error(e: BaseException) -> BaseException:
+    """Redis not answering (down, refused, timed out) is a 503 with a clear message, as /healthz says, not a 500."""
+    if isinstance(e, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        log.error("redis unavailable: %s", e)
+        return DomainError("service_unavailable")
+    return e
 
 
 def validate(model: type[BaseModel], data: dict) -> BaseModel:
@@ -197,6 +310,7 @@ class PageHandler(BaseHandler):
         return None
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        e = unavailable_as_domain_error(e)
         if isinstance(e, DomainError) and not self._finished:
             status, message = status_and_message(e.code, e.message)
             self.clear()

@@ -124,7 +124,12 @@ class InvitationBody(GraduateIdentity):
 
 
 async def find_graduate(handler: BaseHandler, name: str, id_number: str) -> dict:
-    """By name plus ID number, so an employer can reach one graduate but never browse the roster."""
+    """By name plus ID number, so an employer can reach one graduate but never browse the roster. Certified
+    employers only: anyone may register, and an answer confirms that a person is a graduate."""
+    employer = await handler.db.fetchone("SELECT certification FROM employers WHERE id=%s",
+                                         (handler.current_user.employer_id,))
+    if employer is None or employer["certification"] != "certified":
+        raise DomainError("employer_not_certified", "单位尚未通过实名认证，暂不能查询毕业生或发起签约邀请")
     key = f"employer:search:{handler.current_user.employer_id}"
     count = await handler.redis.incr(key)
     if count == 1:

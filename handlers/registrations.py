@@ -62,7 +62,7 @@ class SchoolRegistrationsHandler(BaseHandler):
         actor = self.current_user
         if actor.role in ("school", "department") and actor.permission(q.module) == "none":
             raise DomainError("module_disabled", "您没有该模块的权限")
-        cond, args = policy.graduate_scope(actor, "g")
+        cond, args = policy.registration_scope(actor, "r")
         cond += " AND r.module=%s"
         args.append(q.module)
         if q.status:

@@ -43,6 +43,19 @@ class StatisticsHandler(BaseHandler):
         self.write_json(await school_statistics(self.db, self.current_user, q.cohort))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_cell(value) -> object:
+    """A cell Excel will show as text: one starting like a formula (= + - @, tab, CR) gets a leading apostrophe,
+    so a graduate-entered =HYPERLINK(...) is never run by the school's spreadsheet."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class ExportQuery(RecordListQuery):
     returned: bool = Field(default=False, description="only records returned for changes (导出退回修改学生名单)")
 
@@ -64,7 +77,7 @@ class ExportHandler(BaseHandler):
         writer.writerow([label for _, label in CSV_COLUMNS])
         for row in result["items"]:
             row["initiator"] = "单位" if row["initiator"] == "employer" else "学生"
-            writer.writerow([row.get(key) if row.get(key) is not None else "" for key, _ in CSV_COLUMNS])
+            writer.writerow([excel_cell(row.get(key)) for key, _ in CSV_COLUMNS])
         name = "returned-records.csv" if q.returned else "records.csv"
         self.set_header("Content-Type", "text/csv; charset=UTF-8")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')

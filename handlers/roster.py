@@ -19,8 +19,7 @@ LIST_COLUMNS = ("g.id, g.cohort, g.name, g.gender, g.id_masked, g.phone_masked, 
 
 
 class RosterImportHandler(BaseHandler):
-    def max_body_bytes(self) -> int:
-        return MAX_ROSTER_BYTES
+    body_limit = MAX_ROSTER_BYTES
 
     @authorize("roster.import")
     @api("Import the EMS roster file (CSV or XLSX, multipart field 'file'); all rows or none",

@@ -35,7 +35,6 @@ class StreamedUpload:
     """For @stream_request_body handlers (before the page or API base class): counts the body as it arrives.
     Call refuse_declared_size() first thing in prepare(), and uploaded_file() in the method."""
 
-    _received = 0
     _chunks: list[bytes]
     body_limit = UPLOAD_BODY_LIMIT
     xsrf_in_form = False  # page forms carry _xsrf inside the streamed body: checked once the body is read
@@ -48,23 +47,13 @@ class StreamedUpload:
     def too_large(self) -> DomainError:
         return DomainError("image_too_large", None, {"max_bytes": MAX_BYTES})
 
-    def max_body_bytes(self) -> int:
-        return self.body_limit
-
     def refuse_declared_size(self) -> None:
-        self._chunks, self._received = [], 0
-        if int(self.request.headers.get("Content-Length") or 0) > self.body_limit:
-            raise self.too_large()
+        self._chunks = []
+        self.refuse_oversized_body()
 
     def data_received(self, chunk: bytes) -> None:
-        if self._finished:
-            return
-        self._received += len(chunk)
-        if self._received > self.body_limit:
-            self._chunks = []
-            self._handle_request_exception(self.too_large())
-            return
-        self._chunks.append(chunk)
+        if not self._finished:  # handlers.base.BoundedBody stops the body at body_limit
+            self._chunks.append(chunk)
 
     def uploaded_file(self) -> bytes:
         return self.uploaded_part()["body"]

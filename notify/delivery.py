@@ -3,10 +3,11 @@ server/outbox) and expands each, in one transaction with marking it done, into d
 channel, unique per record:event:channel. Then each due delivery is claimed with a lease, marked
 "attempt started", sent (WeChat template message, or SMS), and marked with its outcome.
 
-At least once: a crash before the outcome is written leaves the delivery pending; its lease expires and it
-is sent again. Never twice, except in one window: a crash after the provider accepted the message and
-before the outcome was written (WeChat and Aliyun take no idempotency key). That window is kept to the
-provider call alone, and a retry after it is logged and noted on the delivery. See README."""
+Exactly once: a crash before the outcome is written leaves the delivery pending; its lease expires and it
+is sent again, and a crash after the provider accepted the message does not make it twice: every WeChat
+try carries the delivery's key as client_msg_id (WeChat sends one message per openid + id within 10
+minutes), and an SMS in doubt is looked up by its OutId with QuerySendDetails before it is sent again.
+See README."""
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,9 @@ from wechat.client import WeChatError
 log = logging.getLogger("wangqian.notify")
 CHINA = timezone(timedelta(hours=8))
 MAX_ATTEMPTS = 12  # retryable failures with backoff (capped at 10 minutes): about an hour, then failed
-IN_DOUBT = "上次发送中断，结果未知，已重新发送"
+IN_DOUBT = "上次发送中断，结果未知，已重新发送"  # WeChat: the same client_msg_id, so WeChat sends it once
+SMS_CONFIRMED = "上次发送中断，经查询已发出，未重新发送"
+SMS_UNKNOWN = "上次发送中断，暂时无法查询是否已发出，稍后再查"
 COLUMNS = ("outbox_id", "graduate_id", "record_id", "event_id", "template", "channel", "idempotency_key",
            "status", "last_error", "content", "message", "request_id")
 
@@ -239,7 +242,8 @@ class Notifier:
             return
         m = row["message"]
         try:
-            answer = await wechat_api_of(self.app).send_template(openid, m["template_id"], m["data"], url=m["url"])
+            answer = await wechat_api_of(self.app).send_template(openid, m["template_id"], m["data"], url=m["url"],
+                                                                 client_msg_id=row["idempotency_key"])
         except WeChatError as exc:
             error = f"微信 {exc.errcode}: {exc.errmsg}" if exc.errcode is not None else f"微信 {exc.errmsg}"
             error = error.replace(openid, mask_openid(openid))
@@ -257,6 +261,24 @@ class Notifier:
             return
         await self.finish(row, Outcome("sent", provider_id=str(answer.get("msgid", ""))))
 
+    async def resend_allowed(self, row: dict, phone: str) -> bool:
+        """An SMS attempt whose outcome is unknown (the worker died during the call) is sent again only when
+        Aliyun's QuerySendDetails shows no message with its OutId (the idempotency key): exactly once."""
+        went = await sms_of(self.app).was_sent(phone, row["idempotency_key"], row["sending_since"])
+        if went is False:
+            return True
+        if went:
+            log.warning("delivery %s: the interrupted SMS had gone out (QuerySendDetails); not sent again", row["id"])
+            await self.finish(row, Outcome("sent", SMS_CONFIRMED))
+            return False
+        # Aliyun cannot say now: ask again later, still in doubt (sending_since kept); give up after MAX_ATTEMPTS
+        attempts = row["attempts"] + 1
+        await self.execute(
+            "UPDATE deliveries SET attempts=attempts+1, status=IF(%s>=%s, 'failed', 'pending'), last_error=%s,"
+            " lease_token=NULL, next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE id=%s AND lease_token=%s",
+            (attempts, MAX_ATTEMPTS, SMS_UNKNOWN, backoff_seconds(attempts), row["id"], row["token"]))
+        return False
+
     async def send_sms(self, row: dict) -> None:
         if row["template"] in SMS_ONLY:
             phone = row["unit_mobile"]  # the unit's contact on the record
@@ -264,6 +286,8 @@ class Notifier:
             phone = self.vault.decrypt(row["phone_cipher"]) if row["phone_cipher"] else None
         if phone is None:
             await self.finish(row, Outcome("failed", "没有可用的手机号"))
+            return
+        if row["sending_since"] is not None and not await self.resend_allowed(row, phone):
             return
         if not await self.start_attempt(row, mask_phone(phone)):
             return

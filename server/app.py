@@ -8,7 +8,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import tornado.web
 
-from handlers.base import NotFoundHandler
+from handlers.base import BoundedBody, NotFoundHandler, client_address
 from server import metrics
 from server.config import Settings
 from server.db import Database
@@ -83,11 +83,12 @@ class Application(tornado.web.Application):
         self.redis = aioredis.from_url(config.redis_url, decode_responses=True)
         self.vault = Vault(config.data_key, config.data_key_previous)
         self.routes = collect_routes(config.app_env)
+        self.trusted_proxies = config.trusted_proxy_networks
         super().__init__(
             self.routes,
             cookie_secret=config.cookie_secret,
             xsrf_cookies=True,
-            xsrf_cookie_kwargs={"samesite": "Lax"},
+            xsrf_cookie_kwargs={"samesite": "Lax", "secure": config.is_production},
             template_path=str(ROOT / "templates"),
             static_path=str(ROOT / "templates" / "static"),
             default_handler_class=NotFoundHandler,
@@ -102,6 +103,12 @@ class Application(tornado.web.Application):
         request.request_id = new_request_id(request.headers.get("X-Request-ID"))
         request_id_var.set(request.request_id)
         return super().find_handler(request, **kwargs)
+
+    def get_handler_delegate(self, request, target_class, target_kwargs=None, path_args=None, path_kwargs=None):
+        """Every request: the client's address as TRUSTED_PROXIES allow, then BoundedBody (its handler's
+        body_limit holds while the body arrives)."""
+        request.remote_ip = client_address(request, self.trusted_proxies)
+        return BoundedBody(self, request, target_class, target_kwargs, path_args, path_kwargs)
 
     async def start(self) -> None:
         """Connects to MySQL and checks Redis answers: an unreachable one fails here, with nothing left open."""

@@ -1,6 +1,7 @@
 """Configuration from environment variables (every one listed in the README)."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from urllib.parse import unquote, urlparse
@@ -47,6 +48,8 @@ class Settings:
     # /healthz (handlers/health.py): a worker must have beaten this recently, and due outbox entries may wait this long
     health_worker_timeout: int = 30
     health_max_outbox_lag: int = 120
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For / X-Real-IP we believe; empty: none
+    trusted_proxies: str = ""
     # WeChat template ids of the notifications (notify/templates.py); the defaults are the emulator's demo ids.
     wechat_tpl_invitation: str = "demo_tpl_invitation"
     wechat_tpl_audit_result: str = "demo_tpl_audit_result"
@@ -92,6 +95,7 @@ class Settings:
     def validate(self) -> None:
         if self.app_env not in APP_ENVS:
             raise ConfigError(f"APP_ENV must be one of {APP_ENVS}, not {self.app_env!r}")
+        self.trusted_proxy_networks  # noqa: B018 -- refuses a malformed TRUSTED_PROXIES in every mode
         if self.app_env != "production":
             return
         problems = []
@@ -99,9 +103,20 @@ class Settings:
             problems.append("COOKIE_SECRET is the default or shorter than 32 characters")
         if self.data_key == DEFAULT_DATA_KEY or len(self.data_key) < 32:
             problems.append("DATA_KEY is the default or shorter than 32 characters")
-        for name in ("wechat_app_secret", "aliyun_access_key_secret"):
+        for name in ("wechat_app_id", "wechat_app_secret", "wechat_token", "wechat_aes_key", "aliyun_access_key_id",
+                     "aliyun_access_key_secret"):
             if getattr(self, name) == getattr(Settings, name):
                 problems.append(f"{name.upper()} is the demo default")
+        base = urlparse(self.public_base_url)
+        if base.scheme != "https" or (base.hostname or "") in EMULATOR_HOSTS:
+            problems.append(f"PUBLIC_BASE_URL must be the public https address ({self.public_base_url})")
+        try:
+            db = self.database
+        except ConfigError as exc:
+            problems.append(str(exc))
+        else:
+            if not db["password"]:
+                problems.append(f"DATABASE_URL has no password (user {db['user']})")
         for name in ("wechat_api_base", "aliyun_sms_endpoint", "ems_sync_url", "credit_service_url"):
             value = getattr(self, name)
             host = urlparse(value if "//" in value else "//" + value).hostname or ""
@@ -153,6 +168,15 @@ class Settings:
     @property
     def logs_as_json(self) -> bool:
         return (self.log_format or ("text" if self.app_env == "demo" else "json")) == "json"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        """TRUSTED_PROXIES parsed: comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16)."""
+        try:
+            return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                         for p in self.trusted_proxies.split(",") if p.strip())
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from exc
 
     @property
     def is_production(self) -> bool:

@@ -35,7 +35,8 @@ async def serve(config: Settings) -> None:
     sockets = bind_sockets(config.port, address=config.bind_host)  # a port in use fails here, before anything starts
     app = Application(config)
     await app.start()
-    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=64 * 1024 * 1024)
+    # xheaders stays off: X-Forwarded-For / X-Real-IP are believed only from TRUSTED_PROXIES (handlers.base.client_address)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
     server.add_sockets(sockets)
     extras = []
     if config.app_env == "demo":

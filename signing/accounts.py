@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,6 +14,7 @@ from signing.personal import id_number_problem, is_valid_phone, normalize_id_num
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
+SESSION_SECONDS = 24 * 3600  # a session lives a day at most, and ends at once on logout or password change
 MAX_FAILURES_PER_ADDRESS = 50  # one address trying many accounts (password spraying) is slowed down too
 _hasher = PasswordHasher()  # argon2id with the library's maintained defaults
 # A real hash of a random password, checked when the account does not exist so timing does not tell.
@@ -49,31 +51,77 @@ async def find_login(db, vault, identifier: str) -> dict | None:
     return await db.fetchone("SELECT * FROM users WHERE username=%s", (ident,))
 
 
+def _take_attempt(pipe, key: str) -> None:
+    """Counts one attempt in a fixed 15-minute window that starts with the first one (INCR keeps the TTL)."""
+    pipe.set(key, 0, ex=LOCKOUT_SECONDS, nx=True).incr(key)
+
+
 async def authenticate(db, redis, vault, identifier: str, password: str, ip: str | None = None) -> dict:
-    """The user row, or DomainError. Failures are counted per identifier in Redis (5 lock it for 15 minutes)
-    and per client address (50 in 15 minutes refuse that address)."""
-    key = "login:failures:" + vault.blind_index(identifier.strip().upper())
-    ip_key = "login:address:" + vault.blind_index(ip) if ip else None
-    failures = int(await redis.get(key) or 0)
-    if failures >= MAX_FAILURES:
-        raise DomainError("account_locked")
-    if ip_key and int(await redis.get(ip_key) or 0) >= MAX_FAILURES_PER_ADDRESS:
-        raise DomainError("rate_limited", "登录失败次数过多，请15分钟后再试")
+    """The user row, or DomainError.
+
+    Attempts are counted per account, whichever identifier named it (username, ID number or phone), or per
+    identifier when no account has it, and per client address. Each attempt takes its place with an atomic
+    Redis INCR *before* the slow password check, so parallel attempts cannot all pass the check: only the first
+    five of a window are checked, the fifth failure locks the account for the rest of its 15 minutes, and a
+    success clears the account's count. 50 attempts from one address in 15 minutes refuse that address."""
     user = await find_login(db, vault, identifier)
+    key = (f"login:failures:account:{user['id']}" if user
+           else "login:failures:" + vault.blind_index(identifier.strip().upper()))
+    ip_key = "login:address:" + vault.blind_index(ip) if ip else None
+    async with redis.pipeline(transaction=True) as pipe:
+        _take_attempt(pipe, key)
+        if ip_key:
+            _take_attempt(pipe, ip_key)
+        counts = await pipe.execute()
+    attempt, address_attempts = counts[1], counts[3] if ip_key else 0
+    if attempt > MAX_FAILURES:
+        raise DomainError("account_locked")
+    if address_attempts > MAX_FAILURES_PER_ADDRESS:
+        await redis.decr(key)  # not checked: it does not count against the account
+        raise DomainError("rate_limited", "登录失败次数过多，请15分钟后再试")
     ok = await verify_password(user["password_hash"] if user else None, password)
     if not ok:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key).expire(key, LOCKOUT_SECONDS)
-            if ip_key:
-                pipe.incr(ip_key).expire(ip_key, LOCKOUT_SECONDS)
-            await pipe.execute()
-        if failures + 1 >= MAX_FAILURES:
+        if attempt >= MAX_FAILURES:
             raise DomainError("account_locked")
-        raise DomainError("login_failed", f"账号或密码错误，再失败{MAX_FAILURES - failures - 1}次账号将锁定15分钟")
+        raise DomainError("login_failed", f"账号或密码错误，再失败{MAX_FAILURES - attempt}次账号将锁定15分钟")
     if not user["is_active"]:
         raise DomainError("account_disabled")
-    await redis.delete(key)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(key)
+        if ip_key:
+            pipe.decr(ip_key)  # a success is not a failure of the address
+        await pipe.execute()
     return user
+
+
+async def open_session(redis, user_id: int) -> str:
+    """A new server-side session: a random id in Redis naming the account, listed per account for revocation."""
+    sid = secrets.token_urlsafe(24)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(f"session:{sid}", user_id, ex=SESSION_SECONDS)
+        pipe.sadd(f"sessions:user:{user_id}", sid).expire(f"sessions:user:{user_id}", SESSION_SECONDS)
+        await pipe.execute()
+    return sid
+
+
+async def session_is_open(redis, sid: str, user_id: int) -> bool:
+    return await redis.get(f"session:{sid}") == str(user_id)
+
+
+async def close_session(redis, sid: str, user_id: int) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(f"session:{sid}").srem(f"sessions:user:{user_id}", sid)
+        await pipe.execute()
+
+
+async def close_all_sessions(redis, user_id: int) -> None:
+    """Ends every session of the account (password change, an administrator's action)."""
+    sids = await redis.smembers(f"sessions:user:{user_id}")
+    async with redis.pipeline(transaction=True) as pipe:
+        for sid in sids:
+            pipe.delete(f"session:{sid}")
+        pipe.delete(f"sessions:user:{user_id}")
+        await pipe.execute()
 
 
 async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:

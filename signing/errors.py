@@ -72,6 +72,7 @@ define({
     "cohort_closed": (Kind.CONFLICT, "往届毕业生只能查看记录，不能操作"),
     "already_confirmed": (Kind.CONFLICT, "您已确认过生源信息"),
     # settings
+    "cohort_unknown": (Kind.INVALID, "该届别没有毕业生名单，不能设置；请先导入该届名单"),
     "province_agreement_type_required": (Kind.INVALID, "开启毕业去向登记与网签前须选择就业协议书类型"),
     "province_module_irreversible": (Kind.CONFLICT, "功能模块一旦开启，不可再关闭"),
     "agreement_type_locked": (Kind.CONFLICT, "就业协议书类型已确定，不可修改"),

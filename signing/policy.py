@@ -55,24 +55,73 @@ def require(actor: Actor, permission: str) -> None:
     raise DomainError("read_only" if module_write and actor.permission() == "read_only" else "forbidden")
 
 
-def graduate_scope(actor: Actor, alias: str = "g") -> tuple[str, list]:
-    """SQL condition limiting graduates (and their records) to what the actor may see."""
+def _levels(actor: Actor) -> tuple[str, ...] | None:
+    """The levels a school account limited to 本专科 or 研究生 may see (None: every level)."""
+    if actor.role != "school" or actor.level_scope == "all":
+        return None
+    return ("专科", "本科") if actor.level_scope == "undergraduate" else ("硕士", "博士")
+
+
+def _staff_scope(actor: Actor, alias: str) -> tuple[str, list] | None:
+    """The one scope of staff over anything that carries a graduate's school_id, department and level (graduates,
+    records, registrations): ministry all, province its schools, school its own (and its level limit),
+    department its own department. None for other roles."""
     if actor.role == "ministry":
         return "1=1", []
     if actor.role == "province":
         return f"{alias}.school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
     if actor.role == "school":
         cond, args = f"{alias}.school_id=%s", [actor.school_id]
-        if actor.level_scope != "all":
-            levels = ("专科", "本科") if actor.level_scope == "undergraduate" else ("硕士", "博士")
-            cond += f" AND {alias}.level IN (%s,%s)"
+        levels = _levels(actor)
+        if levels:
+            cond += f" AND {alias}.level IN ({','.join(['%s'] * len(levels))})"
             args.extend(levels)
         return cond, args
     if actor.role == "department":
         return f"{alias}.school_id=%s AND {alias}.department=%s", [actor.school_id, actor.department]
+    return None
+
+
+def graduate_scope(actor: Actor, alias: str = "g") -> tuple[str, list]:
+    """SQL condition limiting graduates (and their records) to what the actor may see."""
+    staff = _staff_scope(actor, alias)
+    if staff is not None:
+        return staff
     if actor.role == "graduate":
         return f"{alias}.id=%s", [actor.graduate_id]
     return "1=0", []
+
+
+def record_scope(actor: Actor, alias: str = "r") -> tuple[str, list]:
+    """SQL condition on records limiting them to what the actor may see."""
+    if actor.role in ("school", "department") and actor.permission() == "none":
+        return "1=0", []
+    staff = _staff_scope(actor, alias)
+    if staff is not None:
+        return staff
+    if actor.role == "graduate":
+        return f"{alias}.graduate_id=%s", [actor.graduate_id]
+    if actor.role == "employer":
+        return f"{alias}.kind='online' AND {alias}.employer_id=%s", [actor.employer_id]
+    return "1=0", []
+
+
+def registration_scope(actor: Actor, alias: str = "r") -> tuple[str, list]:
+    """SQL condition on registrations (档案/户口) limiting them to what the actor may see."""
+    staff = _staff_scope(actor, alias)
+    if staff is not None:
+        return staff
+    if actor.role == "graduate":
+        return f"{alias}.graduate_id=%s", [actor.graduate_id]
+    return "1=0", []
+
+
+# the graduate an operation-log entry is about, when it is about one
+_OPLOG_GRADUATE = ("CASE target_type"
+                   " WHEN 'record' THEN (SELECT graduate_id FROM records WHERE id=CAST(target_id AS UNSIGNED))"
+                   " WHEN 'registration' THEN (SELECT graduate_id FROM registrations WHERE id=CAST(target_id AS UNSIGNED))"
+                   " WHEN 'graduate' THEN CAST(target_id AS UNSIGNED)"
+                   " WHEN 'user' THEN (SELECT graduate_id FROM users WHERE id=CAST(target_id AS UNSIGNED)) END")
 
 
 def oplog_scope(actor: Actor) -> tuple[str, list]:
@@ -81,7 +130,13 @@ def oplog_scope(actor: Actor) -> tuple[str, list]:
     if actor.role == "province":
         return "province_code=%s", [actor.province_code]
     if actor.role == "school":
-        return "school_id=%s", [actor.school_id]
+        cond, args = "school_id=%s", [actor.school_id]
+        if _levels(actor):  # entries about a graduate outside the level limit are not the account's to see
+            g_cond, g_args = graduate_scope(actor, "g")
+            cond += (f" AND ({_OPLOG_GRADUATE} IS NULL OR {_OPLOG_GRADUATE} IN"
+                     f" (SELECT g.id FROM graduates g WHERE {g_cond}))")
+            args.extend(g_args)
+        return cond, args
     return "user_id=%s", [actor.user_id]
 
 

@@ -8,6 +8,7 @@ from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
+from signing.policy import record_scope
 from signing.records_service import RECORD_COLUMNS, decode, load_context
 from signing.warnings import warning_for
 
@@ -79,31 +80,6 @@ async def record_detail(db, actor: Actor, record_id: int, now: datetime | None =
             record["cancellations_used"] = ctx.cancellations_used
             record["max_cancellations"] = ctx.settings["max_cancellations"]
     return record
-
-
-def record_scope(actor: Actor) -> tuple[str, list]:
-    """SQL condition on records r (joined to graduates g) limiting them to what the actor may see."""
-    if actor.role == "ministry":
-        return "1=1", []
-    if actor.role == "province":
-        return "r.school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
-    if actor.role in ("school", "department"):
-        if actor.permission() == "none":
-            return "1=0", []
-        cond, args = "r.school_id=%s", [actor.school_id]
-        if actor.role == "department":
-            cond += " AND r.department=%s"
-            args.append(actor.department)
-        elif actor.level_scope != "all":
-            levels = ("专科", "本科") if actor.level_scope == "undergraduate" else ("硕士", "博士")
-            cond += " AND r.level IN (%s,%s)"
-            args.extend(levels)
-        return cond, args
-    if actor.role == "graduate":
-        return "r.graduate_id=%s", [actor.graduate_id]
-    if actor.role == "employer":
-        return "r.kind='online' AND r.employer_id=%s", [actor.employer_id]
-    return "1=0", []
 
 
 async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,

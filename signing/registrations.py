@@ -8,7 +8,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.logs import current_request_id
-from signing import clock
+from signing import clock, policy
 from signing.actors import Actor
 from signing.eligibility import ensure_graduate_may_act
 from signing.errors import DomainError
@@ -39,15 +39,22 @@ class HukouData(_Data):
     move_type: str
 
 
-def parse(module: str, raw: dict) -> dict:
+def parse(module: str, raw: dict, draft: bool = False) -> dict:
+    """The registration data, validated by the module's model: complete for a submission; for a draft the same
+    fields, types and choices, any of them may be missing (unknown fields and nested objects are refused)."""
+    model = ArchiveData if module == "archive" else HukouData
     try:
-        data = (ArchiveData if module == "archive" else HukouData).model_validate(raw).model_dump(exclude_none=True)
+        data = model.model_validate(raw).model_dump(exclude_none=True)
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_url=False, include_input=False)})
-        raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(
-            FIELD_LABELS.get(f, "其他信息") for f in fields), [{"field": f} for f in fields]) from exc
+        errors = [e for e in exc.errors(include_url=False, include_input=False)
+                  if not (draft and e["type"] == "missing")]
+        if errors:
+            fields = sorted({str(e["loc"][0]) if e["loc"] else "data" for e in errors})
+            raise DomainError("invalid_record_data", "以下信息不完整或格式不正确：" + "、".join(
+                FIELD_LABELS.get(f, "其他信息") for f in fields), [{"field": f} for f in fields]) from exc
+        data = {k: v.strip() if isinstance(v, str) else v for k, v in raw.items() if v is not None}
     choice, allowed = (("receiver_type", ARCHIVE_RECEIVERS) if module == "archive" else ("move_type", HUKOU_MOVES))
-    if data[choice] not in allowed:
+    if choice in data and data[choice] not in allowed:
         raise DomainError("invalid_record_data", "请从列表中选择：" + "、".join(allowed))
     return data
 
@@ -61,7 +68,7 @@ async def _module_on(cur, school_id: int, module: str) -> None:
 
 async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
     """The graduate saves (draft) or submits their registration; editable while draft or returned."""
-    data = parse(module, raw) if submit else raw
+    data = parse(module, raw, draft=not submit)
     async with db.transaction() as cur:
         await cur.execute("SELECT * FROM graduates WHERE id=%s LOCK IN SHARE MODE", (actor.graduate_id,))
         g = await cur.fetchone()
@@ -91,9 +98,10 @@ async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
 
 async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | None, version: int | None) -> dict:
     async with db.transaction() as cur:
-        await cur.execute("SELECT * FROM registrations WHERE id=%s FOR UPDATE", (reg_id,))
+        cond, args = policy.registration_scope(actor, "r")
+        await cur.execute(f"SELECT * FROM registrations r WHERE r.id=%s AND {cond} FOR UPDATE", (reg_id, *args))
         row = await cur.fetchone()
-        if row is None or not _in_scope(actor, row):
+        if row is None:
             raise DomainError("not_found")
         if actor.permission(row["module"]) != "read_write":
             raise DomainError("read_only" if actor.permission(row["module"]) == "read_only" else "forbidden")
@@ -123,12 +131,6 @@ async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | Non
                 "changed_fields": [], "sms": False, "link": "/wx/home", "deadline": None}, ensure_ascii=False),
              current_request_id()))
     return await get(db, reg_id)
-
-
-def _in_scope(actor: Actor, row: dict) -> bool:
-    if actor.role == "department":
-        return row["school_id"] == actor.school_id and row["department"] == actor.department
-    return actor.role == "school" and row["school_id"] == actor.school_id
 
 
 async def get(db, reg_id: int) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from signing import clock
 from signing.actors import Actor
 from signing.errors import DomainError
 from signing.oplog import record_operation
@@ -164,6 +165,14 @@ async def add_agreement_handlers(db, actor: Actor, school_id: int, cohort: int, 
 
 
 async def _ensure_settings_row(cur, school_id: int, cohort: int) -> None:
+    """Settings exist for cohorts that exist: the current and the next one, or one on the school's roster."""
+    await cur.execute("SELECT 1 FROM school_settings WHERE school_id=%s AND cohort=%s", (school_id, cohort))
+    if await cur.fetchone():
+        return
+    if cohort not in (clock.today().year, clock.today().year + 1):
+        await cur.execute("SELECT 1 FROM graduates WHERE school_id=%s AND cohort=%s LIMIT 1", (school_id, cohort))
+        if not await cur.fetchone():
+            raise DomainError("cohort_unknown")
     await cur.execute("INSERT INTO school_settings (school_id, cohort) VALUES (%s,%s)"
                       " ON DUPLICATE KEY UPDATE school_id=school_id", (school_id, cohort))
 

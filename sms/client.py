@@ -169,6 +169,39 @@ class AliyunSmsClient:
             return classify("SDK.InvalidResponse", "响应不是有效的JSON")
         return classify(code, message, biz_id=answer.get("BizId"), request_id=answer.get("RequestId"))
 
+    def _sent_blocking(self, phone: str, out_id: str, days: list[str]) -> bool | None:
+        for day in days:
+            page, seen = 1, 0
+            while True:
+                request = CommonRequest(domain=self.endpoint, version=API_VERSION, action_name="QuerySendDetails")
+                request.set_method("POST")
+                request.set_protocol_type(self.scheme)
+                for name, value in (("PhoneNumber", phone), ("SendDate", day), ("PageSize", "50"),
+                                    ("CurrentPage", str(page))):
+                    request.add_body_params(name, value)
+                try:
+                    answer = json.loads(self._acs.do_action_with_exception(request))
+                    if answer.get("Code") != "OK":
+                        return None
+                    details = answer.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", [])
+                    total = int(answer.get("TotalCount", 0))
+                except (ServerException, ClientException, ValueError, TypeError, AttributeError):
+                    return None
+                if any(d.get("OutId") == out_id and d.get("SendStatus") in (1, 3) for d in details):
+                    return True  # waiting for the receipt (1) or delivered (3): it went out
+                seen += len(details)
+                if not details or seen >= total:
+                    break
+                page += 1
+        return False
+
+    async def was_sent(self, phone: str, out_id: str, since: datetime) -> bool | None:
+        """Did a SendSms with this OutId go out to this number (QuerySendDetails, from `since`'s day to today,
+        Beijing time)? True, False, or None when Aliyun cannot be asked now."""
+        days = sorted({since.strftime("%Y%m%d"), datetime.now(CHINA).strftime("%Y%m%d")})
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._sent_blocking, phone, out_id,
+                                                                 days)
+
     async def send(self, phone: str, template_code: str, params: dict, *, out_id: str | None = None) -> SendResult:
         """Send one SMS. Never raises for Aliyun or network failures: read the SendResult."""
         loop = asyncio.get_running_loop()

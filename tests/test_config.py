@@ -7,6 +7,9 @@ from server.config import ConfigError, Settings
 GOOD = {
     "APP_ENV": "production", "COOKIE_SECRET": "c" * 40, "DATA_KEY": "d" * 40,
     "WECHAT_APP_SECRET": "real-secret", "ALIYUN_ACCESS_KEY_SECRET": "real-secret",
+    "WECHAT_APP_ID": "wx1234567890abcdef", "WECHAT_TOKEN": "real-token", "WECHAT_AES_KEY": "Z" * 43,
+    "ALIYUN_ACCESS_KEY_ID": "LTAIrealkeyid", "PUBLIC_BASE_URL": "https://wangqian.example.edu.cn",
+    "DATABASE_URL": "mysql://wangqian:s3cret@db.internal:3306/wangqian",
     "WECHAT_API_BASE": "https://api.weixin.qq.com/", "ALIYUN_SMS_ENDPOINT": "dysmsapi.aliyuncs.com",
     "EMS_SYNC_URL": "https://ems.example.gov.cn/api/sync",
     "CREDIT_SERVICE_URL": "https://credit.example.gov.cn/api/enterprises",
@@ -24,6 +27,11 @@ def test_production_starts_with_real_secrets_and_endpoints():
     ("WECHAT_API_BASE", "http://127.0.0.1:8001/"), ("ALIYUN_SMS_ENDPOINT", "127.0.0.1:8002"),
     ("EMS_SYNC_URL", "http://localhost:8003/api/sync"), ("WECHAT_APP_SECRET", ""),
     ("WECHAT_TPL_INVITATION", ""), ("CREDIT_SERVICE_URL", "http://127.0.0.1:8004/api/enterprises"),
+    # issue 9, finding 14: every demo value and a passwordless database user, and a non-https public address
+    ("WECHAT_TOKEN", ""), ("WECHAT_AES_KEY", ""), ("WECHAT_APP_ID", ""), ("ALIYUN_ACCESS_KEY_ID", ""),
+    ("PUBLIC_BASE_URL", ""), ("PUBLIC_BASE_URL", "http://wangqian.example.edu.cn"),
+    ("PUBLIC_BASE_URL", "https://127.0.0.1:8000"), ("DATABASE_URL", ""),
+    ("DATABASE_URL", "mysql://root:@db.internal:3306/wangqian"),
 ])
 def test_production_refuses_defaults_and_emulators(name, value):
     env = dict(GOOD)
@@ -61,3 +69,18 @@ def test_logs_are_json_outside_demo_mode_unless_asked():
 def test_each_bad_value_is_one_error_naming_its_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_wechat_menu_is_not_published_with_demo_values():
+    """Finding 14: with APP_ENV=production and the defaults, wechat-menu would publish a menu to 127.0.0.1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "PUBLIC_", "ALIYUN_"))}
+    env.update(GOOD, PUBLIC_BASE_URL="", WECHAT_TOKEN="")
+    env = {k: v for k, v in env.items() if v != ""}
+    done = subprocess.run([sys.executable, "-m", "server", "wechat-menu"], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "PUBLIC_BASE_URL" in done.stderr and "WECHAT_TOKEN" in done.stderr
+    assert "menu published" not in done.stdout

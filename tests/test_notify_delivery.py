@@ -134,6 +134,7 @@ async def test_retryable_wechat_failures_back_off_then_send_once(world, client, 
     await notifier.run_once()  # everything older first, so the failure hits this graduate's message
     sql("UPDATE deliveries SET status='pending', attempts=0, next_attempt_at=NOW(3) WHERE graduate_id=%s", (f.g["id"],))
     emulator.state.messages.clear()
+    emulator.state.client_msg_ids.clear()  # as if the first send were more than 10 minutes ago
     await emulator.control("fail", {"path": SEND, **failure})
     await notifier.run_once()
     [row] = deliveries(sql, f.g["id"])

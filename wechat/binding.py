@@ -39,7 +39,7 @@ async def verify_by_password(page: WeChatPage) -> dict:
     password = page.get_body_argument("password", "")
     if not identifier or not password or len(identifier) > 64 or len(password) > 128:
         raise DomainError("invalid_input", "请填写身份证号或手机号，以及登录密码")
-    # authenticate() counts failures per identifier and locks after five.
+    # authenticate() counts attempts per account (whatever identifier is typed) and locks after five failures.
     return await accounts.authenticate(page.db, page.redis, page.vault, identifier, password, page.request.remote_ip)
 
 
@@ -127,7 +127,7 @@ class BindPage(WeChatPage):
             self.render_form(next_path, method, identifier, error=message, status=status)
             return
         fresh = await self.db.fetchone("SELECT * FROM users WHERE id=%s", (user["id"],))
-        self.start_session(fresh)
+        await self.start_session(fresh)
         self.redirect(next_path)
 
     def render_form(self, next_path: str, method: str = "password", identifier: str = "",
@@ -185,7 +185,7 @@ class UnbindPage(WeChatPage):
             if actor is not None:
                 await record_operation(cur, actor, "wechat.unbind", "user", user["id"], "解除微信绑定",
                                        school_id=graduate["school_id"] if graduate else None)
-        self.end_session()
+        await self.end_session()
         self.render_message("已解除绑定", "本微信已与您的账号解除绑定，之后将通过短信接收通知。", tone="ok",
                             link=("/wx/bind", "重新绑定"))
 

@@ -54,12 +54,9 @@ async def set_subscribed(db, openid: str, subscribed: bool) -> None:
 class WeChatCallbackHandler(BaseHandler):
     async def prepare(self):
         self.current_user = None  # no session here: the caller is WeChat
-        length = int(self.request.headers.get("Content-Length") or 0)
-        if max(length, len(self.request.body or b"")) > self.max_body_bytes():
-            raise DomainError("body_too_large")
+        self.refuse_oversized_body()
 
-    def max_body_bytes(self) -> int:
-        return MAX_CALLBACK_BYTES
+    body_limit = MAX_CALLBACK_BYTES
 
     def check_xsrf_cookie(self):
         pass  # WeChat cannot send an xsrf token; every request is checked by its signature instead

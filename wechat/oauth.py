@@ -52,7 +52,7 @@ class OAuthCallbackHandler(WeChatPage):
             return
         if not user["is_active"]:
             raise DomainError("account_disabled")
-        self.start_session(user)
+        await self.start_session(user)
         self.redirect(saved["next"])
 
     def take_saved_state(self) -> dict | None:
