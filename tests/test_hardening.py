@@ -269,12 +269,16 @@ async def test_deeply_nested_json_is_a_400_not_a_500(client):
 
 @pytest.fixture
 def redis_down_port(config, io_loop):
-    """The app with its Redis unreachable (nothing listens on port 1), served on its own port."""
-    import dataclasses
+    """The app, started while Redis answered, then with its Redis unreachable (nothing listens on port 1),
+    served on its own port. (A process cannot start without Redis: server.app.Application.start.)"""
+    import redis.asyncio as aioredis
 
     from tests.support import running_app, serving
-    for application in running_app(dataclasses.replace(config, redis_url="redis://127.0.0.1:1/0"), io_loop):
+    for application in running_app(config, io_loop):
+        healthy, application.redis = application.redis, aioredis.from_url("redis://127.0.0.1:1/0", decode_responses=True)
         yield from serving(application, io_loop)
+        io_loop.run_sync(application.redis.aclose)
+        application.redis = healthy
 
 
 @pytest.mark.gen_test
