@@ -1,0 +1,302 @@
+"""Does the stamped photo show this agreement? The QR code (zxing-cpp) and the text (RapidOCR, whose Chinese
+models ship inside its wheel: nothing is downloaded) are read from the photo, then compared with the record.
+
+- Online and offline agreements (our PDF: the QR to /verify/<token> and 协议书编号 on every page): a QR of ours
+  with another token, an agreement number read that is not this one, or the 乙方 姓名 field showing another
+  name refuse the upload with their own code; a page where neither the QR nor the number can be read, or the
+  signature page without a readable QR, asks for a retake.
+- Paper agreements (补登, printed elsewhere): the text is kept with the upload and compared with the
+  registration (graduate name, unit name, credit code) when the auditor opens it; differences are shown, never
+  refused (the registration does not exist yet when its photo is uploaded).
+
+Reading is CPU work of about a second: it runs in a small process pool (created on first use, reused), on a
+reduced copy of the checked photo, within BUDGET_SECONDS. When the budget is exceeded, or the reader fails, the
+upload is kept with status to_check for the auditor: never lost, never refused for our own slowness.
+
+match() and compare() below are the one place for the matching rules."""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import multiprocessing
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import documents.errors  # noqa: F401  (registers the error codes)
+from signing.errors import DomainError
+
+log = logging.getLogger("wangqian.recognition")
+
+QR_LONG_SIDE = 2000    # zxing reads a 28 mm QR on a photographed A4 page at this size (and at 1200 already)
+OCR_LONG_SIDE = 1000   # the page about 900 px wide: 10.5 pt text ~12 px high, what the detector needs
+# Only lines up to this share of the widest line are recognised: fields, numbers, labels and page footers. Body
+# paragraphs (full width) carry nothing we compare and cost most of the recognition time.
+SHORT_LINE = 0.65
+MIN_SCORE = 0.5        # recogniser confidence below which a line is dropped
+BUDGET_SECONDS = 10.0  # per photo, queueing included; beyond it the upload is kept as to_check
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+STAMPED_KINDS = ("online", "offline")  # the platform's own PDF, with QR and number
+MATCHED, DIFFERENCES, TO_CHECK = "matched", "differences", "to_check"
+STATUS_TEXT = {MATCHED: "与协议一致", DIFFERENCES: "与登记信息不一致", TO_CHECK: "待人工核对"}
+SIGNATURE_LABELS = ("用人单位盖章", "毕业生签字")  # the signature page of our PDF, which also carries the QR
+FIELD_LABELS = {"graduate_name": ("姓名",), "unit_name": ("单位名称",), "credit_code": ("社会信用代码", "信用代码")}
+FIELD_TEXT = {"agreement_number": "协议编号", "qr": "二维码", "graduate_name": "毕业生姓名", "unit_name": "单位名称",
+              "credit_code": "统一社会信用代码"}
+
+_NUMBER = re.compile(r"编号[:：]?([0-9A-Za-z]{6,40})")
+_VERIFY = re.compile(r"/verify/([A-Za-z0-9_\-]{16,64})")
+# Characters OCR confuses in codes: compared in one canonical form
+_CONFUSABLE = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1", "|": "1",
+                             "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8", "G": "6", "g": "9"})
+_SPACES = re.compile(r"[\s　·.,，。、]")
+
+_pool: ProcessPoolExecutor | None = None
+_engine = None  # in the worker process: the RapidOCR engine, loaded once
+
+
+# --- in the worker process ---------------------------------------------------------------------------------
+
+def read_photo(data: bytes, ocr: bool = True) -> dict:
+    """What the photo shows: {"qr": [decoded texts], "lines": [recognised text lines, reading order],
+    "ms": {"qr": .., "ocr": ..}}. `data` is a JPEG or PNG (the checked upload)."""
+    import zxingcpp
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    img.draft("RGB", (QR_LONG_SIDE, QR_LONG_SIDE))  # JPEG: decoded at 1/2..1/8 scale, the cheap part
+    img = img.convert("RGB")
+    if max(img.size) > QR_LONG_SIDE:
+        img.thumbnail((QR_LONG_SIDE, QR_LONG_SIDE), Image.Resampling.BILINEAR)
+    started = time.perf_counter()
+    qr = [r.text for r in zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)]
+    ms = {"qr": round((time.perf_counter() - started) * 1000)}
+    lines: list[str] = []
+    if ocr:
+        started = time.perf_counter()
+        img.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
+        lines = _ocr_lines(img)
+        ms["ocr"] = round((time.perf_counter() - started) * 1000)
+    return {"qr": qr, "lines": lines, "ms": ms}
+
+
+def load_engine():
+    """The OCR engine of this process, one thread (the pool is the parallelism)."""
+    global _engine
+    if _engine is None:
+        from rapidocr_onnxruntime import RapidOCR
+        _engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    return _engine
+
+
+def _ocr_lines(img) -> list[str]:
+    import numpy as np
+
+    engine = load_engine()
+    bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+    boxes, _ = engine.text_det(bgr)
+    if boxes is None or not len(boxes):
+        return []
+    boxes = engine.sorted_boxes(boxes)
+    widths = [float(np.linalg.norm(b[0] - b[1])) for b in boxes]
+    longest = max(widths)
+    keep = [b for b, w in zip(boxes, widths, strict=True) if w <= SHORT_LINE * longest]
+    if not keep:
+        return []
+    texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, keep))
+    return [text.strip() for text, score in texts if score >= MIN_SCORE and text.strip()]
+
+
+def _warm() -> bool:
+    load_engine()
+    return True
+
+
+# --- in the server: the pool and the time budget -----------------------------------------------------------
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:  # spawn: a clean process (no copy of the server's threads, loop or connections)
+        _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+async def warm_up() -> None:
+    """Start the pool and load the engine (a few seconds), so the first photo does not pay for it."""
+    await asyncio.wrap_future(_executor().submit(_warm))
+
+
+async def read_within_budget(data: bytes, ocr: bool = True) -> dict | None:
+    """read_photo() in the pool; None when it did not finish within BUDGET_SECONDS or failed."""
+    global _pool
+    try:
+        future = _executor().submit(read_photo, data, ocr)
+        return await asyncio.wait_for(asyncio.wrap_future(future), BUDGET_SECONDS)
+    except TimeoutError:
+        log.warning("photo not read within %.1f s: kept for the auditor to check", BUDGET_SECONDS)
+    except BrokenProcessPool:
+        log.exception("the recognition pool broke: a new one on the next photo")
+        _pool = None
+    except Exception:
+        log.exception("reading a photo failed: kept for the auditor to check")
+    return None
+
+
+# --- the rules -------------------------------------------------------------------------------------------
+
+def canonical(text: str | None) -> str:
+    """For comparing what OCR read with what we hold: no spaces or punctuation, full-width brackets and
+    colons as ASCII, confusable letters and digits folded."""
+    text = _SPACES.sub("", text or "").replace("（", "(").replace("）", ")").replace("：", ":")
+    return text.translate(_CONFUSABLE).upper()
+
+
+def numbers_read(lines: list[str]) -> list[str]:
+    found = []
+    for line in lines:
+        found += _NUMBER.findall(_SPACES.sub("", line).replace("：", ":"))
+    return list(dict.fromkeys(found))
+
+
+def tokens_read(qr: list[str]) -> list[str]:
+    return list(dict.fromkeys(t for text in qr for t in _VERIFY.findall(text)))
+
+
+def field_read(lines: list[str], field: str) -> str | None:
+    """The value printed after a field's label: the rest of the label's line, or the next line."""
+    for i, line in enumerate(lines):
+        flat = _SPACES.sub("", line)
+        for label in FIELD_LABELS[field]:
+            at = flat.find(label)
+            if at < 0:
+                continue
+            rest = flat[at + len(label):].lstrip(":：")
+            if rest:
+                return rest
+            return lines[i + 1] if i + 1 < len(lines) else None
+    return None
+
+
+def facts_of(row: dict) -> dict:
+    """What a photo is compared with, from a record row (see agreement_facts)."""
+    data = row.get("data") or {}
+    return {"record_id": row["id"], "kind": row["kind"], "graduate_id": row.get("graduate_id"),
+            "agreement_number": row.get("agreement_number"),
+            "verify_token": row.get("verify_token"), "graduate_name": row.get("graduate_name"),
+            "unit_name": data.get("unit_name"), "credit_code": data.get("credit_code")}
+
+
+async def agreement_facts(db, record_id: int) -> dict | None:
+    import json
+
+    row = await db.fetchone(
+        "SELECT r.id, r.kind, r.graduate_id, r.agreement_number, r.data, g.name AS graduate_name, d.verify_token FROM records r"
+        " JOIN graduates g ON g.id=r.graduate_id LEFT JOIN agreement_documents d ON d.record_id=r.id WHERE r.id=%s",
+        (record_id,))
+    if row is None:
+        return None
+    if isinstance(row["data"], str | bytes):
+        row["data"] = json.loads(row["data"])
+    return facts_of(row)
+
+
+def _check(field: str, expected, found, ok: bool) -> dict:
+    return {"field": field, "label": FIELD_TEXT[field], "expected": expected, "found": found, "ok": ok}
+
+
+def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
+    """(status, refusal code or None, checks) of a photo of the platform's agreement (online/offline record).
+    Status is MATCHED or, with a code, the reason to refuse or to ask for a retake."""
+    lines, checks, code = reading.get("lines") or [], [], None
+    tokens = tokens_read(reading.get("qr") or [])
+    if tokens:
+        ok = facts["verify_token"] in tokens
+        checks.append(_check("qr", "本协议", "本协议" if ok else "另一份协议", ok))
+        code = code or (None if ok else "photo_qr_other_agreement")
+    numbers = numbers_read(lines)
+    expected = canonical(facts["agreement_number"])
+    if numbers:
+        ok = any(canonical(n) == expected for n in numbers)
+        checks.append(_check("agreement_number", facts["agreement_number"], "、".join(numbers), ok))
+        code = code or (None if ok else "photo_number_mismatch")
+    name = field_read(lines, "graduate_name")
+    if name is not None:
+        ok = canonical(facts["graduate_name"]) in canonical("".join(lines))
+        checks.append(_check("graduate_name", facts["graduate_name"], name, ok))
+        code = code or (None if ok else "photo_name_mismatch")
+    if code is None and not any(c["ok"] for c in checks if c["field"] in ("qr", "agreement_number")):
+        code = "photo_unreadable"  # nothing on the page says which agreement it is
+    if code is None and not tokens and any(label in "".join(lines) for label in SIGNATURE_LABELS):
+        code = "photo_qr_unreadable"  # the page that is stamped carries the QR: it must be readable
+    return (MATCHED if code is None else "refused"), code, checks
+
+
+def compare(reading: dict, facts: dict) -> tuple[str, list[dict]]:
+    """(status, checks) of a paper agreement's photo against its registration: MATCHED or DIFFERENCES."""
+    lines = reading.get("lines") or []
+    text = canonical("".join(lines))
+    checks = []
+    for field in ("graduate_name", "unit_name", "credit_code"):
+        expected = facts.get(field)
+        if expected:
+            checks.append(_check(field, expected, field_read(lines, field), canonical(expected) in text))
+    return (MATCHED if checks and all(c["ok"] for c in checks) else DIFFERENCES), checks
+
+
+def judge(reading: dict | None, facts: dict | None, upload_kind: str) -> dict:
+    """What is stored with the upload and shown to the auditor: {status, status_text, record_id, qr, lines,
+    checks, code}. A stamped photo that must be refused raises its DomainError (with what was read)."""
+    if reading is None:
+        return {"status": TO_CHECK, "status_text": STATUS_TEXT[TO_CHECK],
+                "record_id": facts and facts["record_id"], "qr": [], "lines": [], "checks": []}
+    if facts is None:  # a paper registration's photo, uploaded before the registration: compared when audited
+        return {"status": None, "status_text": "", "record_id": None, "qr": reading["qr"],
+                "lines": reading["lines"], "checks": []}
+    result = {"record_id": facts["record_id"], "qr": reading["qr"], "lines": reading["lines"]}
+    if upload_kind == "stamped-agreement" and facts["kind"] in STAMPED_KINDS:
+        status, code, checks = match(reading, facts)
+        if code is not None:
+            raise DomainError(code, None, {"checks": checks})
+    else:
+        status, checks = compare(reading, facts)
+    return {**result, "status": status, "status_text": STATUS_TEXT[status], "checks": checks}
+
+
+def summary(judged: dict, facts: dict, graduate_name: str | None = None) -> str:
+    """The sentence the upload page shows."""
+    name = graduate_name or facts.get("graduate_name") or ""
+    unit = facts.get("unit_name") or ""
+    if judged["status"] == MATCHED and facts["kind"] in STAMPED_KINDS:
+        return f"照片与{name}与{unit}签订的{facts['agreement_number']}号就业协议一致"
+    if judged["status"] == MATCHED:
+        return "照片中的姓名、单位名称、统一社会信用代码与登记信息一致"
+    if judged["status"] == DIFFERENCES:
+        wrong = "、".join(c["label"] for c in judged["checks"] if not c["ok"])
+        return f"照片中的{wrong}与登记信息不一致，将由学校审核时核对"
+    if judged["status"] is None:
+        return "照片中的文字已读取，学校审核时将与登记信息核对"
+    return "照片已保存，协议内容将由学校审核时人工核对"
+
+
+async def annotate_uploads(db, record: dict) -> None:
+    """The audit view: each agreement photo of the record gets `reading` {status, status_text, checks, lines,
+    qr}: as judged when uploaded, and for a paper registration compared with the registration now."""
+    import json
+
+    rows = await db.fetchall("SELECT id, reading_status, reading FROM uploads WHERE record_id=%s AND reading IS NOT NULL",
+                             (record["id"],))
+    readings = {r["id"]: json.loads(r["reading"]) if isinstance(r["reading"], str | bytes) else r["reading"]
+                for r in rows}
+    facts = facts_of({**record, "graduate_name": (record.get("graduate") or {}).get("name"), "verify_token": None})
+    for upload in record.get("uploads") or []:
+        reading = readings.get(upload["id"])
+        if reading is None:
+            continue
+        if record["kind"] not in STAMPED_KINDS and reading["status"] != TO_CHECK:
+            status, checks = compare(reading, facts)
+            reading = {**reading, "status": status, "status_text": STATUS_TEXT[status], "checks": checks}
+        upload["reading"] = {k: reading.get(k) for k in ("status", "status_text", "checks", "lines", "qr")}
