@@ -36,6 +36,9 @@ OCR_LONG_SIDE = 1000   # the page about 900 px wide: 10.5 pt text ~12 px high, w
 # Only lines up to this share of the widest line are recognised: fields, numbers, labels and page footers. Body
 # paragraphs (full width) carry nothing we compare and cost most of the recognition time.
 SHORT_LINE = 0.65
+# Lines are recognised REC_BATCH at a time in reading order, and no further once a number and every field of
+# FIELD_LABELS were read (the first page's tables below 乙方 and the terms are never needed).
+REC_BATCH = 12
 MIN_SCORE = 0.5        # recogniser confidence below which a line is dropped
 BUDGET_SECONDS = 10.0  # per photo, queueing included; beyond it the upload is kept as to_check
 WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -53,6 +56,8 @@ _VERIFY = re.compile(r"/verify/([A-Za-z0-9_\-]{16,64})")
 # Characters OCR confuses in codes: compared in one canonical form
 _CONFUSABLE = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1", "|": "1",
                              "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8", "G": "6", "g": "9"})
+_RUNS = re.compile(r"(.)\1+")
+NUMBER_SLACK = 2  # characters an agreement number read may lack or have over and still count as read
 _SPACES = re.compile(r"[\s　·.,，。、]")
 
 _pool: ProcessPoolExecutor | None = None
@@ -78,8 +83,9 @@ def read_photo(data: bytes, ocr: bool = True) -> dict:
     lines: list[str] = []
     if ocr:
         started = time.perf_counter()
-        img.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
-        lines = _ocr_lines(img)
+        small = img.copy()
+        small.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
+        lines = _ocr_lines(small, img)
         ms["ocr"] = round((time.perf_counter() - started) * 1000)
     return {"qr": qr, "lines": lines, "ms": ms}
 
@@ -93,22 +99,28 @@ def load_engine():
     return _engine
 
 
-def _ocr_lines(img) -> list[str]:
+def _ocr_lines(small, large) -> list[str]:
+    """Lines found on `small` (the detector's cost grows with the pixels), read from `large` (long numbers
+    lose digits when their crop is upscaled from a few pixels high)."""
     import numpy as np
 
     engine = load_engine()
-    bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
-    boxes, _ = engine.text_det(bgr)
+    boxes, _ = engine.text_det(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
     if boxes is None or not len(boxes):
         return []
     boxes = engine.sorted_boxes(boxes)
     widths = [float(np.linalg.norm(b[0] - b[1])) for b in boxes]
     longest = max(widths)
-    keep = [b for b, w in zip(boxes, widths, strict=True) if w <= SHORT_LINE * longest]
-    if not keep:
-        return []
-    texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, keep))
-    return [text.strip() for text, score in texts if score >= MIN_SCORE and text.strip()]
+    scale = large.width / small.width
+    keep = [(b * scale).astype(np.float32) for b, w in zip(boxes, widths, strict=True) if w <= SHORT_LINE * longest]
+    bgr = np.ascontiguousarray(np.asarray(large)[:, :, ::-1])
+    lines: list[str] = []
+    for start in range(0, len(keep), REC_BATCH):  # in reading order, until the page has told what we compare
+        texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, keep[start:start + REC_BATCH]))
+        lines += [text.strip() for text, score in texts if score >= MIN_SCORE and text.strip()]
+        if numbers_read(lines) and all(field_read(lines, f) for f in FIELD_LABELS):
+            break
+    return lines
 
 
 def _warm() -> bool:
@@ -153,6 +165,17 @@ def canonical(text: str | None) -> str:
     colons as ASCII, confusable letters and digits folded."""
     text = _SPACES.sub("", text or "").replace("（", "(").replace("）", ")").replace("：", ":")
     return text.translate(_CONFUSABLE).upper()
+
+
+def same_number(read: str, expected: str) -> bool | None:
+    """Whether an agreement number read is `expected`; None when too short or long to tell (digits lost in
+    small print). The recogniser may merge a run of zeros (00000 read as 0000): runs of one character count
+    once, so 1000100000012 read as 100010000012 is the same number (records 10 and 100 of one school and cohort
+    then look alike: the QR and the name tell them apart)."""
+    read, expected = canonical(read), canonical(expected)
+    if abs(len(read) - len(expected)) > NUMBER_SLACK:
+        return None
+    return read == expected or _RUNS.sub(r"\1", read) == _RUNS.sub(r"\1", expected)
 
 
 def numbers_read(lines: list[str]) -> list[str]:
@@ -217,10 +240,9 @@ def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
         ok = facts["verify_token"] in tokens
         checks.append(_check("qr", "本协议", "本协议" if ok else "另一份协议", ok))
         code = code or (None if ok else "photo_qr_other_agreement")
-    numbers = numbers_read(lines)
-    expected = canonical(facts["agreement_number"])
+    numbers = [n for n in numbers_read(lines) if same_number(n, facts["agreement_number"]) is not None]
     if numbers:
-        ok = any(canonical(n) == expected for n in numbers)
+        ok = any(same_number(n, facts["agreement_number"]) for n in numbers)
         checks.append(_check("agreement_number", facts["agreement_number"], "、".join(numbers), ok))
         code = code or (None if ok else "photo_number_mismatch")
     name = field_read(lines, "graduate_name")
@@ -228,10 +250,10 @@ def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
         ok = canonical(facts["graduate_name"]) in canonical("".join(lines))
         checks.append(_check("graduate_name", facts["graduate_name"], name, ok))
         code = code or (None if ok else "photo_name_mismatch")
-    if code is None and not any(c["ok"] for c in checks if c["field"] in ("qr", "agreement_number")):
-        code = "photo_unreadable"  # nothing on the page says which agreement it is
     if code is None and not tokens and any(label in "".join(lines) for label in SIGNATURE_LABELS):
         code = "photo_qr_unreadable"  # the page that is stamped carries the QR: it must be readable
+    if code is None and not any(c["ok"] for c in checks if c["field"] in ("qr", "agreement_number")):
+        code = "photo_unreadable"  # nothing on the page says which agreement it is
     return (MATCHED if code is None else "refused"), code, checks
 
 
