@@ -39,6 +39,7 @@ SHORT_LINE = 0.65
 # Lines are recognised REC_BATCH at a time in reading order, and no further once a number and every field of
 # FIELD_LABELS were read (the first page's tables below 乙方 and the terms are never needed).
 REC_BATCH = 12
+NUMBER_STRETCH = 1.5  # lines with 编号 are read again this much wider (see _ocr_lines)
 MIN_SCORE = 0.5        # recogniser confidence below which a line is dropped
 BUDGET_SECONDS = 10.0  # per photo, queueing included; beyond it the upload is kept as to_check
 WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -81,13 +82,14 @@ def read_photo(data: bytes, ocr: bool = True) -> dict:
     qr = [r.text for r in zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)]
     ms = {"qr": round((time.perf_counter() - started) * 1000)}
     lines: list[str] = []
+    places: list[list[int]] = []
     if ocr:
         started = time.perf_counter()
         small = img.copy()
         small.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
-        lines = _ocr_lines(small, img)
+        lines, places = _ocr_lines(small, img)
         ms["ocr"] = round((time.perf_counter() - started) * 1000)
-    return {"qr": qr, "lines": lines, "ms": ms}
+    return {"qr": qr, "lines": lines, "places": places, "ms": ms}
 
 
 def load_engine():
@@ -102,12 +104,13 @@ def load_engine():
 def _ocr_lines(small, large) -> list[str]:
     """Lines found on `small` (the detector's cost grows with the pixels), read from `large` (long numbers
     lose digits when their crop is upscaled from a few pixels high)."""
+    import cv2
     import numpy as np
 
     engine = load_engine()
     boxes, _ = engine.text_det(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
     if boxes is None or not len(boxes):
-        return []
+        return [], []
     boxes = engine.sorted_boxes(boxes)
     widths = [float(np.linalg.norm(b[0] - b[1])) for b in boxes]
     longest = max(widths)
@@ -115,12 +118,34 @@ def _ocr_lines(small, large) -> list[str]:
     keep = [(b * scale).astype(np.float32) for b, w in zip(boxes, widths, strict=True) if w <= SHORT_LINE * longest]
     bgr = np.ascontiguousarray(np.asarray(large)[:, :, ::-1])
     lines: list[str] = []
+    places: list[list[int]] = []
+    kept = []  # the box of each line
     for start in range(0, len(keep), REC_BATCH):  # in reading order, until the page has told what we compare
-        texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, keep[start:start + REC_BATCH]))
-        lines += [text.strip() for text, score in texts if score >= MIN_SCORE and text.strip()]
-        if numbers_read(lines) and all(field_read(lines, f) for f in FIELD_LABELS):
+        batch = keep[start:start + REC_BATCH]
+        texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, batch))
+        for (text, score), box in zip(texts, batch, strict=True):
+            if score >= MIN_SCORE and text.strip():
+                lines.append(text.strip())
+                places.append(_place(box))
+                kept.append(box)
+        if numbers_read(lines) and all(field_read(lines, f, places) for f in FIELD_LABELS):
             break
-    return lines
+    # Number lines again, stretched: the recogniser merges runs of narrow digits (00000 read as 000) unless each
+    # digit spans more of its time steps
+    numbered = [i for i, line in enumerate(lines) if "编号" in line]
+    if numbered:
+        crops = engine.get_crop_img_list(bgr, [kept[i] for i in numbered])
+        texts, _ = engine.text_rec([cv2.resize(c, (int(c.shape[1] * NUMBER_STRETCH), c.shape[0])) for c in crops])
+        for i, (text, score) in zip(numbered, texts, strict=True):
+            if score >= MIN_SCORE and text.strip():
+                lines[i] = text.strip()
+    return lines, places
+
+
+def _place(box) -> list[int]:
+    """[x centre, y centre, height] of a detected box (4 corners from the top left, clockwise)."""
+    xs, ys = [float(p[0]) for p in box], [float(p[1]) for p in box]
+    return [round(sum(xs) / 4), round(sum(ys) / 4), round(max(ys) - min(ys))]
 
 
 def _warm() -> bool:
@@ -168,14 +193,15 @@ def canonical(text: str | None) -> str:
 
 
 def same_number(read: str, expected: str) -> bool | None:
-    """Whether an agreement number read is `expected`; None when too short or long to tell (digits lost in
-    small print). The recogniser may merge a run of zeros (00000 read as 0000): runs of one character count
-    once, so 1000100000012 read as 100010000012 is the same number (records 10 and 100 of one school and cohort
-    then look alike: the QR and the name tell them apart)."""
+    """Whether an agreement number read is `expected`; None when it cannot tell: too short or long (digits
+    lost in small print), or equal but for the length of a run of one character (00000 read as 0000: what the
+    recogniser gets wrong, and also what tells record 10 from record 100 of one school and cohort)."""
     read, expected = canonical(read), canonical(expected)
-    if abs(len(read) - len(expected)) > NUMBER_SLACK:
+    if read == expected:
+        return True
+    if abs(len(read) - len(expected)) > NUMBER_SLACK or _RUNS.sub(r"\1", read) == _RUNS.sub(r"\1", expected):
         return None
-    return read == expected or _RUNS.sub(r"\1", read) == _RUNS.sub(r"\1", expected)
+    return False
 
 
 def numbers_read(lines: list[str]) -> list[str]:
@@ -189,8 +215,9 @@ def tokens_read(qr: list[str]) -> list[str]:
     return list(dict.fromkeys(t for text in qr for t in _VERIFY.findall(text)))
 
 
-def field_read(lines: list[str], field: str) -> str | None:
-    """The value printed after a field's label: the rest of the label's line, or the next line."""
+def field_read(lines: list[str], field: str, places: list[list[int]] | None = None) -> str | None:
+    """The value printed after a field's label: the rest of the label's line, else the nearest line to its right
+    on the same row (`places`: [x, y, height] of each line), else the next line read."""
     for i, line in enumerate(lines):
         flat = _SPACES.sub("", line)
         for label in FIELD_LABELS[field]:
@@ -200,6 +227,12 @@ def field_read(lines: list[str], field: str) -> str | None:
             rest = flat[at + len(label):].lstrip(":：")
             if rest:
                 return rest
+            if places and len(places) == len(lines):
+                x, y, h = places[i]
+                # on the same row: allow for a photo turned by up to about 6 degrees; the nearest, rows apart weigh more
+                right = [(p[0] - x + 3 * abs(p[1] - y), j) for j, p in enumerate(places)
+                         if p[0] > x and abs(p[1] - y) <= 0.6 * max(h, 4) + 0.1 * (p[0] - x)]
+                return lines[min(right)[1]] if right else None
             return lines[i + 1] if i + 1 < len(lines) else None
     return None
 
@@ -245,7 +278,7 @@ def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
         ok = any(same_number(n, facts["agreement_number"]) for n in numbers)
         checks.append(_check("agreement_number", facts["agreement_number"], "、".join(numbers), ok))
         code = code or (None if ok else "photo_number_mismatch")
-    name = field_read(lines, "graduate_name")
+    name = field_read(lines, "graduate_name", reading.get("places"))
     if name is not None:
         ok = canonical(facts["graduate_name"]) in canonical("".join(lines))
         checks.append(_check("graduate_name", facts["graduate_name"], name, ok))
@@ -265,7 +298,8 @@ def compare(reading: dict, facts: dict) -> tuple[str, list[dict]]:
     for field in ("graduate_name", "unit_name", "credit_code"):
         expected = facts.get(field)
         if expected:
-            checks.append(_check(field, expected, field_read(lines, field), canonical(expected) in text))
+            found = field_read(lines, field, reading.get("places"))
+            checks.append(_check(field, expected, found, canonical(expected) in text))
     return (MATCHED if checks and all(c["ok"] for c in checks) else DIFFERENCES), checks
 
 
@@ -277,8 +311,9 @@ def judge(reading: dict | None, facts: dict | None, upload_kind: str) -> dict:
                 "record_id": facts and facts["record_id"], "qr": [], "lines": [], "checks": []}
     if facts is None:  # a paper registration's photo, uploaded before the registration: compared when audited
         return {"status": None, "status_text": "", "record_id": None, "qr": reading["qr"],
-                "lines": reading["lines"], "checks": []}
-    result = {"record_id": facts["record_id"], "qr": reading["qr"], "lines": reading["lines"]}
+                "lines": reading["lines"], "places": reading.get("places", []), "checks": []}
+    result = {"record_id": facts["record_id"], "qr": reading["qr"], "lines": reading["lines"],
+              "places": reading.get("places", [])}
     if upload_kind == "stamped-agreement" and facts["kind"] in STAMPED_KINDS:
         status, code, checks = match(reading, facts)
         if code is not None:
@@ -302,6 +337,36 @@ def summary(judged: dict, facts: dict, graduate_name: str | None = None) -> str:
     if judged["status"] is None:
         return "照片中的文字已读取，学校审核时将与登记信息核对"
     return "照片已保存，协议内容将由学校审核时人工核对"
+
+
+async def load_facts(config, record_id: int) -> dict | None:
+    """agreement_facts() for a command: its own short-lived connection."""
+    from server.db import Database
+
+    db = Database(config)
+    await db.connect(maxsize=1)
+    try:
+        return await agreement_facts(db, record_id)
+    finally:
+        await db.close()
+
+
+def describe(reading: dict, facts: dict, upload_kind: str) -> tuple[str, list[str]]:
+    """For check-image --record: ("accepted" or the refusal code with its message, lines saying what was read
+    and matched)."""
+    from signing.errors import kind_and_message
+
+    try:
+        judged = judge(reading, facts, upload_kind)
+        verdict, checks = f"accepted: {judged['status_text'] or '已读取'}", judged["checks"]
+    except DomainError as exc:
+        verdict, checks = f"{exc.code} {kind_and_message(exc.code, exc.message)[1]}", exc.details["checks"]
+    lines = [f"QR: {text}" for text in reading["qr"]] or ["QR: (none read)"]
+    lines += [f"{c['label']}: {'matched' if c['ok'] else 'DIFFERENT'} (record: {c['expected']}; photo: "
+              f"{c['found'] or '-'})" for c in checks]
+    lines.append("text: " + " / ".join(reading["lines"]))
+    lines.append(f"time: QR {reading['ms']['qr']} ms, OCR {reading['ms'].get('ocr', 0)} ms")
+    return verdict, lines
 
 
 async def annotate_uploads(db, record: dict) -> None:
