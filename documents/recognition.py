@@ -196,8 +196,9 @@ def same_number(read: str, expected: str) -> bool | None:
     """Whether an agreement number read is `expected`; None when it cannot tell: too short or long (digits
     lost in small print), or equal but for the length of a run of one character (00000 read as 0000: what the
     recogniser gets wrong, and also what tells record 10 from record 100 of one school and cohort)."""
+    digits = canonical(re.sub(r"^[A-Za-z]+", "", expected))  # after the letters every number of ours starts with
     read, expected = canonical(read), canonical(expected)
-    if read == expected:
+    if read == expected or (read.endswith(digits) and len(read) <= len(expected)):  # the prefix misread (W as I)
         return True
     if abs(len(read) - len(expected)) > NUMBER_SLACK or _RUNS.sub(r"\1", read) == _RUNS.sub(r"\1", expected):
         return None

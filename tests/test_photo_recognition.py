@@ -15,10 +15,14 @@ from tests.test_commands import run as run_command
 from tests.test_employer_link import approved_offline, post_photo, request_link
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def ocr_ready():
-    """One pool and one OCR engine for the whole session, started before the first photo."""
+    """One pool and one OCR engine for the whole session, started before the first photo; and a budget for a test
+    machine shared with other runs (production's BUDGET_SECONDS is met by a second or two: see the bench)."""
     recognition._executor().submit(recognition._warm).result(timeout=120)
+    budget, recognition.BUDGET_SECONDS = recognition.BUDGET_SECONDS, 60.0
+    yield
+    recognition.BUDGET_SECONDS = budget
 
 
 @functools.cache
