@@ -96,7 +96,9 @@ def load_engine():
     """The OCR engine of this process, one thread (the pool is the parallelism)."""
     global _engine
     if _engine is None:
+        import cv2
         from rapidocr_onnxruntime import RapidOCR
+        cv2.setNumThreads(1)
         _engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
     return _engine
 
