@@ -38,7 +38,9 @@ OCR_LONG_SIDE = 1000   # the page about 900 px wide: 10.5 pt text ~12 px high, w
 SHORT_LINE = 0.65
 # Lines are recognised REC_BATCH at a time in reading order, and no further once a number and every field of
 # FIELD_LABELS were read (the first page's tables below 乙方 and the terms are never needed).
-REC_BATCH = 12
+REC_BATCH = 3  # small batches: the recogniser's memory grows with batch x widest line
+DET_BAND, DET_OVERLAP = 256, 64  # rows of the detection copy per pass (see _detect)
+MMAP_THRESHOLD = 4 * 1024 * 1024  # see _release_large_blocks
 NUMBER_STRETCH = 1.5  # lines with 编号 are read again this much wider (see _ocr_lines)
 MIN_SCORE = 0.5        # recogniser confidence below which a line is dropped
 BUDGET_SECONDS = 10.0  # per photo, queueing included; beyond it the upload is kept as to_check
@@ -74,7 +76,8 @@ def read_photo(data: bytes, ocr: bool = True) -> dict:
     from PIL import Image
 
     img = Image.open(io.BytesIO(data))
-    img.draft("RGB", (QR_LONG_SIDE, QR_LONG_SIDE))  # JPEG: decoded at 1/2..1/8 scale, the cheap part
+    scale = min(1.0, QR_LONG_SIDE / max(img.size))  # JPEG: decoded at 1/2..1/8 scale, the cheap part
+    img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
     img = img.convert("RGB")
     if max(img.size) > QR_LONG_SIDE:
         img.thumbnail((QR_LONG_SIDE, QR_LONG_SIDE), Image.Resampling.BILINEAR)
@@ -96,10 +99,13 @@ def load_engine():
     """The OCR engine of this process, one thread (the pool is the parallelism)."""
     global _engine
     if _engine is None:
+        _release_large_blocks()
         import cv2
         from rapidocr_onnxruntime import RapidOCR
         cv2.setNumThreads(1)
-        _engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+        # det_limit_type max: the detector takes our bands as they are (no upscaling to 736 px)
+        _engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, det_limit_type="max",
+                           det_limit_side_len=OCR_LONG_SIDE)
     return _engine
 
 
@@ -110,10 +116,10 @@ def _ocr_lines(small, large) -> list[str]:
     import numpy as np
 
     engine = load_engine()
-    boxes, _ = engine.text_det(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))
-    if boxes is None or not len(boxes):
+    boxes = _detect(engine, np.asarray(small)[:, :, ::-1])
+    if not boxes:
         return [], []
-    boxes = engine.sorted_boxes(boxes)
+    boxes = engine.sorted_boxes(np.array(boxes))
     widths = [float(np.linalg.norm(b[0] - b[1])) for b in boxes]
     longest = max(widths)
     scale = large.width / small.width
@@ -136,18 +142,50 @@ def _ocr_lines(small, large) -> list[str]:
     # digit spans more of its time steps
     numbered = [i for i, line in enumerate(lines) if "编号" in line]
     if numbered:
-        crops = engine.get_crop_img_list(bgr, [kept[i] for i in numbered])
-        texts, _ = engine.text_rec([cv2.resize(c, (int(c.shape[1] * NUMBER_STRETCH), c.shape[0])) for c in crops])
-        for i, (text, score) in zip(numbered, texts, strict=True):
+        for i in numbered:
+            crop = engine.get_crop_img_list(bgr, [kept[i]])[0]
+            (text, score), = engine.text_rec([cv2.resize(crop, (int(crop.shape[1] * NUMBER_STRETCH), crop.shape[0]))])[0]
             if score >= MIN_SCORE and text.strip():
                 lines[i] = text.strip()
     return lines, places
+
+
+def _detect(engine, bgr) -> list:
+    """Text boxes of the page, detected band by band (DET_BAND rows, overlapping by DET_OVERLAP): the detector's
+    memory grows with the pixels it is given. A box belongs to the band that holds its centre away from the
+    band's edges, so a line cut by one band's edge is found whole in the next."""
+    height, found, top = bgr.shape[0], [], 0
+    while top < height:
+        bottom = min(height, top + DET_BAND + DET_OVERLAP)
+        boxes, _ = engine.text_det(bgr[top:bottom].copy())
+        own_from = top + (DET_OVERLAP // 2 if top else 0)
+        own_to = height if bottom == height else top + DET_BAND + DET_OVERLAP // 2
+        for box in [] if boxes is None else boxes:
+            box = box + [0, top]
+            if own_from <= box[:, 1].mean() < own_to:
+                found.append(box.astype("float32"))
+        if bottom == height:
+            break
+        top += DET_BAND
+    return found
 
 
 def _place(box) -> list[int]:
     """[x centre, y centre, height] of a detected box (4 corners from the top left, clockwise)."""
     xs, ys = [float(p[0]) for p in box], [float(p[1]) for p in box]
     return [round(sum(xs) / 4), round(sum(ys) / 4), round(max(ys) - min(ys))]
+
+
+def _release_large_blocks() -> None:
+    """glibc raises its mmap threshold as big blocks are freed, after which the detector's and recogniser's
+    tensors (a few MiB each, a new shape per band and line) stay in a fragmented heap: the worker's peak grew
+    by ~60-90 MiB. A fixed threshold returns every block over MMAP_THRESHOLD to the system when freed."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc: its own allocator
 
 
 def _warm() -> bool:
