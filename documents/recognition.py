@@ -70,8 +70,8 @@ _engine = None  # in the worker process: the RapidOCR engine, loaded once
 # --- in the worker process ---------------------------------------------------------------------------------
 
 def read_photo(data: bytes, ocr: bool = True) -> dict:
-    """What the photo shows: {"qr": [decoded texts], "lines": [recognised text lines, reading order],
-    "ms": {"qr": .., "ocr": ..}}. `data` is a JPEG or PNG (the checked upload)."""
+    """What the photo shows: {"qr": [decoded texts], "lines": [recognised text lines, reading order], "places":
+    [[x, y, height] of each line], "ms": {"qr": .., "ocr": ..}}. `data` is a JPEG or PNG (the checked upload)."""
     import zxingcpp
     from PIL import Image
 
@@ -109,7 +109,7 @@ def load_engine():
     return _engine
 
 
-def _ocr_lines(small, large) -> list[str]:
+def _ocr_lines(small, large) -> tuple[list[str], list[list[int]]]:
     """Lines found on `small` (the detector's cost grows with the pixels), read from `large` (long numbers
     lose digits when their crop is upscaled from a few pixels high)."""
     import cv2
@@ -140,13 +140,11 @@ def _ocr_lines(small, large) -> list[str]:
             break
     # Number lines again, stretched: the recogniser merges runs of narrow digits (00000 read as 000) unless each
     # digit spans more of its time steps
-    numbered = [i for i, line in enumerate(lines) if "编号" in line]
-    if numbered:
-        for i in numbered:
-            crop = engine.get_crop_img_list(bgr, [kept[i]])[0]
-            (text, score), = engine.text_rec([cv2.resize(crop, (int(crop.shape[1] * NUMBER_STRETCH), crop.shape[0]))])[0]
-            if score >= MIN_SCORE and text.strip():
-                lines[i] = text.strip()
+    for i in [i for i, line in enumerate(lines) if "编号" in line]:
+        crop = engine.get_crop_img_list(bgr, [kept[i]])[0]
+        (text, score), = engine.text_rec([cv2.resize(crop, (int(crop.shape[1] * NUMBER_STRETCH), crop.shape[0]))])[0]
+        if score >= MIN_SCORE and text.strip():
+            lines[i] = text.strip()
     return lines, places
 
 
