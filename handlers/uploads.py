@@ -114,6 +114,7 @@ async def photo_facts(handler: BaseHandler, kind: str, record_id: int | None) ->
 class WeChatUploadBody(Body):
     kind: UploadKind
     media_id: str = Field(min_length=1, max_length=128, description="serverId from wx.uploadImage")
+    record_id: int | None = Field(None, ge=1, description="as in POST /api/uploads")
 
 
 def upload_answer(handler: BaseHandler, upload: dict) -> None:
@@ -161,9 +162,10 @@ class WeChatUploadHandler(BaseHandler):
             # timeouts, busy answers and token trouble are ours
             invalid = exc.errcode is not None and exc.permanent
             raise DomainError("wechat_media_invalid" if invalid else "wechat_unavailable") from exc
+        facts = await photo_facts(self, body.kind, body.record_id)
         upload_answer(self, await accept_upload(self.db, file_store(self), body.kind, content,
                                                 graduate_id=self.current_user.graduate_id,
-                                                uploaded_by=self.current_user.user_id))
+                                                uploaded_by=self.current_user.user_id, facts=facts))
 
 
 class EmployerDocumentQuery(Query):
