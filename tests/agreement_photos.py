@@ -79,3 +79,8 @@ def agreement(number: str, graduate_name: str, unit_name: str, credit_code: str,
         "unit": {"name": unit_name, "credit_code": credit_code, "address": "北京市海淀区中关村大街1号"},
         "position": {"title": "软件工程师"}, "school": {"name": "北京示范大学"},
         "verify_url": verify_url, "issued_at": "2026年6月1日"})
+
+
+def stamped_copy(pdf: bytes) -> bytes:
+    """A phone photo of the stamped signature page (with the QR) of an agreement PDF: what a unit uploads."""
+    return photograph(stamp(pages(pdf))[-1])

@@ -79,7 +79,7 @@ async def test_stamped_copy_uploaded_through_the_link_goes_to_the_signing_audit(
     assert no_xsrf.status == 403 and "页面已过期" in no_xsrf.body.decode()
     # the stamped copy must be a photo of this agreement (tests/test_photo_recognition.py): its PDF, photographed
     pdf = (await unit.get(f"/e/{token}/agreement.pdf")).body
-    done = await post_photo(unit, token, photos.photograph(photos.stamp(photos.pages(pdf))[-1]))
+    done = await post_photo(unit, token, photos.stamped_copy(pdf))
     assert done.status == 200 and "回传成功" in done.body.decode()
 
     assert f.state(rid) == {"state": "signing_audit", "audit_stage": "school"}
