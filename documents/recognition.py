@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from signing.errors import DomainError
+from signing.personal import mask_id_number, mask_phone
 
 log = logging.getLogger("wangqian.recognition")
 
@@ -59,6 +60,8 @@ _VERIFY = re.compile(r"/verify/([A-Za-z0-9_\-]{16,64})")
 # Characters OCR confuses in codes: compared in one canonical form
 _CONFUSABLE = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1", "|": "1",
                              "S": "5", "s": "5", "Z": "2", "z": "2", "B": "8", "G": "6", "g": "9"})
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _RUNS = re.compile(r"(.)\1+")
 NUMBER_SLACK = 2  # characters an agreement number read may lack or have over and still count as read
 _SPACES = re.compile(r"[\s　·.,，。、]")
@@ -92,7 +95,13 @@ def read_photo(data: bytes, ocr: bool = True) -> dict:
         small.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
         lines, places = _ocr_lines(small, img)
         ms["ocr"] = round((time.perf_counter() - started) * 1000)
-    return {"qr": qr, "lines": lines, "places": places, "ms": ms}
+    return {"qr": qr, "lines": [redact(line) for line in lines], "places": places, "ms": ms}
+
+
+def redact(line: str) -> str:
+    """ID numbers and mobile numbers read from a photo are stored and shown masked, as everywhere else."""
+    line = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), line)
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), line)
 
 
 def load_engine():

@@ -80,7 +80,7 @@ async def test_genuine_photos_are_accepted_and_photos_of_another_agreement_or_pe
     other_first, other_signature = await stamped_pages(f, other_rid, f.other_client)
     token = sql("SELECT verify_token FROM agreement_documents WHERE record_id=%s", (rid,))[0]["verify_token"]
     wrong_person = photos.stamp(photos.pages(photos.agreement(
-        number, "李四", UNIT["unit_name"], UNIT["credit_code"], f"http://127.0.0.1/verify/{token}")))[0]
+        number, "司马青云", UNIT["unit_name"], UNIT["credit_code"], f"http://127.0.0.1/verify/{token}")))[0]
     refused = {
         "photo_qr_other_agreement": photos.photograph(other_signature, angle=-3),
         "photo_number_mismatch": photos.photograph(other_first, angle=2),
@@ -173,3 +173,15 @@ async def test_check_image_with_a_record_prints_what_was_read_and_matched(world,
     mine, other = out.stdout.split(str(tmp_path / "other.jpg"))
     assert "accepted: 与协议一致" in mine and "二维码: matched" in mine and "/verify/" in mine
     assert "photo_qr_other_agreement 照片中的二维码属于另一份协议" in other and "二维码: DIFFERENT" in other
+
+
+def test_numbers_compare_exactly_and_personal_numbers_are_masked():
+    number = "WQ20261000100000012"
+    assert recognition.same_number("WQ2026100010000OO12", number)  # O read for 0
+    assert recognition.same_number("IQ20261000100000012", number)  # the prefix misread
+    assert recognition.same_number("WQ20261000100000013", number) is False  # another agreement
+    assert recognition.same_number("WQ20251000100000012", number) is False  # last year's
+    assert recognition.same_number("WQ2026100010000012", number) is None  # a zero merged: not read, not a match
+    assert recognition.same_number("WQ2026100", number) is None
+    line = recognition.redact("身份证号110105199001011234 手机13800138000 编号WQ20261000100000012")
+    assert line == "身份证号1101**********1234 手机138****8000 编号WQ20261000100000012"
