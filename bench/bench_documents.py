@@ -1,11 +1,14 @@
 """Documents benchmark: check_image on a 12-megapixel phone JPEG beside a bare Pillow decode of the same
-file (same run), the memory one check takes, and the agreement PDF. Prints figures.
+file (same run), the memory one check takes, and the agreement PDF. Then the reading of stamped photos
+(documents/recognition.py) on 12 MP photos of our own agreement: Pillow checks alone, + QR, + QR and OCR, time
+per photo on one core and peak memory of the reading process. Prints figures.
 
-    .venv/bin/python -m bench.bench_documents [--runs 30] [--pdf-runs 20]
+    .venv/bin/python -m bench.bench_documents [--runs 30] [--pdf-runs 20] [--photo-runs 5]
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import subprocess
@@ -41,6 +44,23 @@ print(json.dumps({"delta_kib": status("VmHWM") - before}))
 """
 
 
+# The reading process as the pool runs it: the engine loaded, then one checked 12 MP photo read (the Pillow
+# checks run in the server, above). VmHWM is the peak resident size of the whole process (interpreter,
+# onnxruntime, models, pixels).
+READING_PROBE = """
+import json, sys
+from documents.recognition import load_engine, read_photo
+def status(key):
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(key + ":"))
+data = open(sys.argv[2], "rb").read()
+load_engine()
+loaded = status("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")
+read_photo(data, ocr=sys.argv[1] == "ocr")
+print(json.dumps({"loaded_kib": loaded, "peak_kib": status("VmHWM")}))
+"""
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -66,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pdf-runs", type=int, default=20)
+    parser.add_argument("--photo-runs", type=int, default=5)
     args = parser.parse_args()
 
     data = phone_photo((4000, 3000))
@@ -99,6 +120,45 @@ def main() -> None:
           f" Python heap peak {python_peak:.1f} MiB")
     print(f"{'agreement PDF (three-party, 2 pages)':<40} p50 {percentile(pdf_ms, .5):7.1f} ms  p99 {percentile(pdf_ms, .99):7.1f} ms"
           f"  first call {first_pdf_ms:.0f} ms (font loading)  {pdf_size / 1024:.0f} KiB")
+    bench_reading(render_agreement_pdf(sample), args.photo_runs)
+
+
+def bench_reading(pdf: bytes, runs: int) -> None:
+    """Per 12 MP photo of a stamped page of our PDF: the Pillow checks alone, then + QR, then + QR and OCR."""
+    from documents.recognition import load_engine, read_photo
+    from tests import agreement_photos as photos
+
+    pages = photos.stamp(photos.pages(pdf))
+    shots = {"signature page (QR)": photos.photograph(pages[-1], size=photos.TWELVE_MP, angle=3, quality=85),
+             "first page (fields)": photos.photograph(pages[0], size=photos.TWELVE_MP, angle=-2, quality=85)}
+    started = time.perf_counter()
+    load_engine()
+    load_ms = (time.perf_counter() - started) * 1000
+    print(f"Reading stamped photos (12 MP 3000x4000 phone JPEGs of our agreement, {runs} runs each, one core;"
+          f" engine load {load_ms:.0f} ms once per worker)")
+    for name, data in shots.items():
+        checked = check_image("stamped-agreement", data).content
+        read_photo(checked)  # warm-up
+        figures = {"Pillow checks alone": [], "+ QR": [], "+ QR + OCR": []}
+        stages = {"Pillow checks alone": lambda d: check_image("stamped-agreement", d),
+                  "+ QR": lambda d: read_photo(check_image("stamped-agreement", d).content, ocr=False),
+                  "+ QR + OCR": lambda d: read_photo(check_image("stamped-agreement", d).content)}
+        for _ in range(runs):
+            for label, stage in stages.items():
+                figures[label].append(timed(functools.partial(stage, data)))
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(checked)
+            f.flush()
+            memory = {what: json.loads(subprocess.run([PY, "-c", READING_PROBE, what, f.name], cwd=ROOT, check=True,
+                                                      capture_output=True, text=True).stdout)
+                      for what in ("qr", "ocr")}
+        base = percentile(figures["Pillow checks alone"], .5)
+        for label, samples in figures.items():
+            print(f"  {name:<22} {label:<20} p50 {percentile(samples, .5):7.0f} ms  max {max(samples):7.0f} ms"
+                  f"  x{percentile(samples, .5) / base:.1f} of the checks")
+        print(f"  {name:<22} peak RSS of the reading process: QR {memory['qr']['peak_kib'] / 1024:.0f} MiB,"
+              f" QR + OCR {memory['ocr']['peak_kib'] / 1024:.0f} MiB (engine loaded:"
+              f" {memory['ocr']['loaded_kib'] / 1024:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import documents.errors  # noqa: F401  (registers the error codes)
+from documents import recognition
 from documents.storage import FileStore
 from documents.uploads import accept_upload, discard_upload
 from server.logs import current_request_id
@@ -121,7 +122,8 @@ async def upload_through_link(db, store: FileStore, link: dict, content: bytes, 
     """The unit's stamped copy: checked and stored as the graduate's upload (uploaded_by NULL), then the
     upload_stamped action moves the record to the signing audit. The link is used up and the graduate told."""
     upload = await accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
-                                 uploaded_by=None)
+                                 uploaded_by=None, facts=await recognition.agreement_facts(db, link["record_id"]),
+                                 shown_name=link["graduate_name"])
     actor = Actor(user_id=None, role="employer_link", name=link["unit_name"][:100 - len(ACTOR_SUFFIX)] + ACTOR_SUFFIX,
                   ip=ip)
     record_id = link["record_id"]

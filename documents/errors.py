@@ -20,6 +20,13 @@ define({
     "image_overexposed": (Kind.UNPROCESSABLE, "照片过亮，字迹看不清，请避开强光、关闭闪光灯后重新拍摄"),
     "image_blurred": (Kind.UNPROCESSABLE, "照片模糊，请对准文字对焦、保持手机稳定后重新拍摄"),
     "image_no_seal": (Kind.UNPROCESSABLE, "照片中未看到用人单位的红色公章，请上传盖章后的协议书完整照片"),
+    # documents/recognition.py: the photo is compared with the agreement it is uploaded for
+    "photo_qr_other_agreement": (Kind.UNPROCESSABLE, "照片中的二维码属于另一份协议，请上传本协议盖章后的照片"),
+    "photo_number_mismatch": (Kind.UNPROCESSABLE, "照片中的协议编号与本协议不一致"),
+    "photo_name_mismatch": (Kind.UNPROCESSABLE, "照片中的毕业生姓名与本协议不一致"),
+    "photo_unreadable": (Kind.UNPROCESSABLE, "未能识别协议编号，请拍摄完整页面"),
+    "photo_qr_unreadable": (Kind.UNPROCESSABLE, "未能识别签章页上的二维码，请拍摄包含二维码的完整页面"),
+    "photo_record_invalid": (Kind.NOT_FOUND, "未找到要上传照片的协议"),
     # the upload endpoints, the agreement documents and the employer's SMS links
     "upload_form_invalid": (Kind.INVALID, "上传的内容格式不正确，请重新选择照片上传"),
     "upload_file_missing": (Kind.INVALID, "请选择要上传的照片"),

@@ -6,9 +6,11 @@ replaces an earlier accepted one (records reference uploads by id)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import documents.errors  # noqa: F401  (registers the error codes)
+from documents import recognition
 from documents.images import check_image
 from documents.storage import FileStore
 from signing import rules
@@ -19,6 +21,7 @@ from signing.errors import DomainError
 # neither blocks requests nor starves the default executor (password hashing runs there).
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="documents")
 VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "ministry", "admin")
+READ_KINDS = ("stamped-agreement", "paper-agreement")  # photos of an agreement: read and compared (recognition.py)
 
 
 async def run_blocking(fn, *args):
@@ -26,24 +29,43 @@ async def run_blocking(fn, *args):
 
 
 async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int | None,
-                        uploaded_by: int | None, employer_id: int | None = None, check_as: str | None = None) -> dict:
-    """Check (as `check_as`, default `kind`), store and record one photo; returns {id, kind, width, height,
-    bytes}. DomainError when refused."""
+                        uploaded_by: int | None, employer_id: int | None = None, check_as: str | None = None,
+                        facts: dict | None = None, shown_name: str | None = None) -> dict:
+    """Check (as `check_as`, default `kind`), read (agreement photos, compared with `facts` of the record it is
+    for: recognition.agreement_facts), store and record one photo; returns {id, kind, width, height, bytes,
+    reading}. DomainError when refused. `shown_name`: the graduate's name as the answer may show it."""
     checked = await run_blocking(check_image, check_as or kind, data)
+    judged = await read_and_judge(kind, checked.content, facts)
     name = await run_blocking(store.save, checked.content, "jpg")
     try:
         async with db.transaction() as cur:
             await cur.execute(
-                "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, uploaded_by, graduate_id,"
-                " employer_id) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (kind, name, checked.sha256, checked.width, checked.height, len(checked.content), uploaded_by,
+                "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, reading_status, reading,"
+                " uploaded_by, graduate_id, employer_id) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                (kind, name, checked.sha256, checked.width, checked.height, len(checked.content),
+                 judged and judged["status"], judged and json.dumps(judged, ensure_ascii=False), uploaded_by,
                  graduate_id, employer_id))
             upload_id = cur.lastrowid
     except BaseException:
         store.delete(name)  # no row, no file
         raise
+    reading = None
+    if judged is not None:
+        reading = {"status": judged["status"], "status_text": judged["status_text"], "checks": judged["checks"],
+                   "summary": recognition.summary(judged, facts, shown_name) if facts else
+                   recognition.summary(judged, {"kind": "paper"})}
     return {"id": upload_id, "kind": kind, "width": checked.width, "height": checked.height,
-            "bytes": len(checked.content)}
+            "bytes": len(checked.content), "reading": reading}
+
+
+async def read_and_judge(kind: str, content: bytes, facts: dict | None) -> dict | None:
+    """What is stored with an agreement photo (recognition.judge), None for other kinds. A stamped copy not
+    uploaded for a given agreement is not read: kept as to_check."""
+    if kind not in READ_KINDS:
+        return None
+    if kind == "stamped-agreement" and facts is None:
+        return recognition.judge(None, None, kind)
+    return recognition.judge(await recognition.read_within_budget(content), facts, kind)
 
 
 async def discard_upload(db, store: FileStore, upload_id: int) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import tornado.web
 
 from credit.registration import registration_status
+from documents import recognition
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, id_hash_of
@@ -120,6 +121,7 @@ class AuditPage(AdminPage):
     @staff_page
     async def get(self, record_id):
         record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+        await recognition.annotate_uploads(self.db, record)
         record["unit_registration"] = await registration_status(
             self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))
         self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,

@@ -53,14 +53,15 @@ class EmployerLinkUpload(StreamedUpload, WeChatPage):
     async def post(self, token):
         content = self.uploaded_file()
         try:
-            await upload_through_link(self.db, file_store(self), self.link, content, self.request.remote_ip)
+            upload = await upload_through_link(self.db, file_store(self), self.link, content, self.request.remote_ip)
         except DomainError as exc:
-            if not exc.code.startswith("image_"):
+            if not exc.code.startswith(("image_", "photo_")):
                 raise
             status, message = status_and_message(exc.code, exc.message)
             render_link(self, self.link, error=message, status=status)  # the check's message, and the form again
             return
-        self.render_message("回传成功", "盖章的就业协议书已回传，毕业生所在学校将进行签约审核。感谢您的协助！", tone="ok")
+        self.render_message("回传成功", upload["reading"]["summary"] + "。盖章的就业协议书已回传，毕业生所在学校将进行签约审核。"
+                            "感谢您的协助！", tone="ok")
 
 
 routes = [

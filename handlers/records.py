@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from credit.registration import registration_status
+from documents import recognition
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Answer, Body, Query
 from signing import transitions as tt
@@ -175,6 +176,7 @@ class AuditViewHandler(BaseHandler):
          " the EMS roster data", tag="audit")
     async def get(self, record_id):
         record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+        await recognition.annotate_uploads(self.db, record)  # what was read from each agreement photo
         # 国家企业信用信息公示系统: the unit's registration status, or "check manually" when unreachable
         record["unit_registration"] = await registration_status(
             self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))

@@ -12,9 +12,10 @@ import tornado.httputil
 import tornado.web
 from pydantic import Field
 
+from documents import recognition
 from documents.images import KINDS, MAX_BYTES
 from documents.storage import FileStore
-from documents.uploads import accept_upload, run_blocking, viewable_upload
+from documents.uploads import READ_KINDS, accept_upload, run_blocking, viewable_upload
 from handlers.base import BaseHandler, api, authorize
 from handlers.models import Body, Query
 from signing import policy
@@ -84,11 +85,25 @@ class StreamedUpload:
 class UploadQuery(Query):
     kind: UploadKind = Field(description="stamped-agreement 盖章协议书, paper-agreement 纸质协议, cancellation-letter 解约函,"
                                          " destination-proof 去向证明材料")
+    record_id: int | None = Field(None, ge=1, description="the graduate's record the agreement photo is for: a stamped"
+                                  " copy is compared with its agreement (QR, number, name) and refused when it shows"
+                                  " another; without it a stamped copy is kept as to be checked by the auditor")
+
+
+async def photo_facts(handler: BaseHandler, kind: str, record_id: int | None) -> dict | None:
+    """The facts a graduate's agreement photo is compared with: those of their own record `record_id`."""
+    if record_id is None or kind not in READ_KINDS:
+        return None
+    facts = await recognition.agreement_facts(handler.db, record_id)
+    if facts is None or facts["graduate_id"] != handler.current_user.graduate_id:
+        raise DomainError("photo_record_invalid")
+    return facts
 
 
 class WeChatUploadBody(Body):
     kind: UploadKind
     media_id: str = Field(min_length=1, max_length=128, description="serverId from wx.uploadImage")
+    record_id: int | None = Field(None, ge=1, description="as in POST /api/uploads")
 
 
 def upload_answer(handler: BaseHandler, upload: dict) -> None:
@@ -103,19 +118,23 @@ class UploadHandler(StreamedUpload, BaseHandler):
         if self.current_user is None:
             raise DomainError("not_logged_in")
         policy.require(self.current_user, "graduate.self")
-        self.kind = self.query_args(UploadQuery).kind
+        query = self.query_args(UploadQuery)
+        self.kind, self.record_id = query.kind, query.record_id
 
     @authorize("graduate.self")
     @api("Upload a photo (multipart field 'file', at most 10 MB): checked at once, stored re-encoded; refused"
          " photos keep their own code and message", query=UploadQuery, tag="uploads",
          content_type="multipart/form-data",
-         responses={"201": "accepted: {upload: {id, kind, width, height, bytes}}", "413": "too large",
-                    "415": "not a JPG/PNG photo", "422": "a photo we cannot accept (dark, blurred, no seal...)"})
+         responses={"201": "accepted: {upload: {id, kind, width, height, bytes, reading: {status, status_text,"
+                           " summary, checks} (agreement photos; null otherwise)}}", "413": "too large",
+                    "415": "not a JPG/PNG photo", "422": "a photo we cannot accept (dark, blurred, no seal, another"
+                    " agreement: photo_* codes, details.checks what was read)"})
     async def post(self):
         content = self.uploaded_file()
+        facts = await photo_facts(self, self.kind, self.record_id)
         upload_answer(self, await accept_upload(self.db, file_store(self), self.kind, content,
                                                 graduate_id=self.current_user.graduate_id,
-                                                uploaded_by=self.current_user.user_id))
+                                                uploaded_by=self.current_user.user_id, facts=facts))
 
 
 class WeChatUploadHandler(BaseHandler):
@@ -132,9 +151,10 @@ class WeChatUploadHandler(BaseHandler):
             # timeouts, busy answers and token trouble are ours
             invalid = exc.errcode is not None and exc.permanent
             raise DomainError("wechat_media_invalid" if invalid else "wechat_unavailable") from exc
+        facts = await photo_facts(self, body.kind, body.record_id)
         upload_answer(self, await accept_upload(self.db, file_store(self), body.kind, content,
                                                 graduate_id=self.current_user.graduate_id,
-                                                uploaded_by=self.current_user.user_id))
+                                                uploaded_by=self.current_user.user_id, facts=facts))
 
 
 class EmployerDocumentQuery(Query):

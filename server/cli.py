@@ -75,8 +75,15 @@ def cmd_transitions(config: Settings, args) -> int:
 
 def cmd_check_image(config: Settings, args) -> int:
     from documents.images import MAX_BYTES, check_image
+    from documents.recognition import describe, load_facts, read_photo
     from signing.errors import DomainError, kind_and_message
 
+    facts = None
+    if args.record is not None:  # the only case that needs the database
+        facts = asyncio.run(load_facts(config, args.record))
+        if facts is None:
+            print(f"record {args.record}: photo_record_invalid {kind_and_message('photo_record_invalid')[1]}")
+            return 1
     refused = 0
     for path in args.files:
         try:
@@ -92,7 +99,14 @@ def cmd_check_image(config: Settings, args) -> int:
             print(f"{path}: {exc.code} {kind_and_message(exc.code, exc.message)[1]}")
             refused += 1
             continue
-        print(f"{path}: accepted ({checked.width}x{checked.height}, {len(checked.content)} bytes)")
+        if facts is None:
+            print(f"{path}: accepted ({checked.width}x{checked.height}, {len(checked.content)} bytes)")
+            continue
+        verdict, lines = describe(read_photo(checked.content), facts, args.kind)
+        refused += verdict != "accepted"
+        print(f"{path}: {verdict} ({checked.width}x{checked.height}, {len(checked.content)} bytes)")
+        for line in lines:
+            print(f"  {line}")
     return 1 if refused else 0
 
 
@@ -141,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check-image", cmd_check_image, "check photos as uploads of a kind (exit 1 if any is refused)")
     check.add_argument("kind", choices=IMAGE_KINDS)
     check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--record", type=int, metavar="N", help="also read each photo (QR code, text) and compare it"
+                       " with record N's agreement; prints what was read and matched (needs the database)")
     menu = add("wechat-menu", cmd_wechat_menu, "print the official-account menu defined in wechat/menu.py;"
                " publish it to WeChat only with --publish")
     mode = menu.add_mutually_exclusive_group()

@@ -9,6 +9,7 @@ import pytest
 
 from handlers.uploads import UPLOAD_BODY_LIMIT
 from signing.personal import mask_name
+from tests import agreement_photos as photos
 from tests import image_corpus as corpus
 from tests.flows import REJECT, UNIT, Flow
 from tests.test_uploads import accepted_upload, raw_post
@@ -76,7 +77,9 @@ async def test_stamped_copy_uploaded_through_the_link_goes_to_the_signing_audit(
     await unit.get(f"/e/{token}")
     no_xsrf = await post_photo(unit, token, corpus.sharp_stamped_jpeg(), with_xsrf=False)
     assert no_xsrf.status == 403 and "页面已过期" in no_xsrf.body.decode()
-    done = await post_photo(unit, token, corpus.sharp_stamped_jpeg())
+    # the stamped copy must be a photo of this agreement (tests/test_photo_recognition.py): its PDF, photographed
+    pdf = (await unit.get(f"/e/{token}/agreement.pdf")).body
+    done = await post_photo(unit, token, photos.stamped_copy(pdf))
     assert done.status == 200 and "回传成功" in done.body.decode()
 
     assert f.state(rid) == {"state": "signing_audit", "audit_stage": "school"}

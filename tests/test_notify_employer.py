@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from demo.sample_data import make_phone
-from tests import image_corpus as corpus
+from tests import agreement_photos as photos
 from tests import test_notify_support as support
 from tests.flows import UNIT, Flow
 from tests.test_employer_link import approved_offline, post_photo, request_link
@@ -43,7 +43,8 @@ async def test_graduate_is_told_when_the_unit_uploads_the_stamped_copy(world, cl
     token = await request_link(f, rid)
     unit = client()
     await unit.get(f"/e/{token}")
-    resp = await post_photo(unit, token, corpus.sharp_stamped_jpeg())
+    pdf = (await unit.get(f"/e/{token}/agreement.pdf")).body  # the stamped copy must show this agreement
+    resp = await post_photo(unit, token, photos.stamped_copy(pdf))
     assert resp.status in (200, 302, 303), resp
     await support.drain(notifier, sql, [f.g["id"]])
     messages = await support.wechat_received(emulator, openid)
