@@ -314,7 +314,8 @@ def _check(field: str, expected, found, ok: bool) -> dict:
 
 def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
     """(status, refusal code or None, checks) of a photo of the platform's agreement (online/offline record).
-    Status is MATCHED or, with a code, the reason to refuse or to ask for a retake."""
+    Status is MATCHED; TO_CHECK when only the graduate's name could be read (nothing mismatched); or, with a
+    code, the reason to refuse or to ask for a retake."""
     lines, checks, code = reading.get("lines") or [], [], None
     tokens = tokens_read(reading.get("qr") or [])
     if tokens:
@@ -334,6 +335,10 @@ def match(reading: dict, facts: dict) -> tuple[str, str | None, list[dict]]:
     if code is None and not tokens and any(label in "".join(lines) for label in SIGNATURE_LABELS):
         code = "photo_qr_unreadable"  # the page that is stamped carries the QR: it must be readable
     if code is None and not any(c["ok"] for c in checks if c["field"] in ("qr", "agreement_number")):
+        if any(c["ok"] for c in checks if c["field"] == "graduate_name"):
+            # this graduate's page whose number did not read (OCR merges long runs of zeros): kept for the
+            # auditor to check, never a retake the graduate cannot get past
+            return TO_CHECK, None, checks
         code = "photo_unreadable"  # nothing on the page says which agreement it is
     return (MATCHED if code is None else "refused"), code, checks
 
