@@ -41,6 +41,11 @@ def cmd_import_roster(config: Settings, args) -> int:
     return asyncio.run(import_roster_file(config, args.file))
 
 
+def cmd_revoke_sessions(config: Settings, args) -> int:
+    from server.runtime import revoke_sessions
+    return asyncio.run(revoke_sessions(config, args.username))
+
+
 def cmd_transitions(config: Settings, args) -> int:
     from signing.diagram import flows_markdown, table_lines
     if args.markdown:
@@ -105,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("migrate", cmd_migrate, "create the database if missing and apply migrations/*.sql")
     add("demo", cmd_demo, "load demo data (idempotent) and print the logins to try")
     add("import-roster", cmd_import_roster, "import an EMS roster file (CSV or XLSX)").add_argument("file")
+    add("revoke-sessions", cmd_revoke_sessions, "end every session of an account now (a stolen or shared"
+        " login)").add_argument("username")
     add("transitions", cmd_transitions, "print the transition table").add_argument(
         "--markdown", action="store_true", help="print the Mermaid diagrams of every flow instead")
     check = add("check-image", cmd_check_image, "check photos as uploads of a kind (exit 1 if any is refused)")
