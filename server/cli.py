@@ -64,6 +64,11 @@ def cmd_rotate_data_key(config: Settings, args) -> int:
     return 0
 
 
+def cmd_revoke_sessions(config: Settings, args) -> int:
+    from server.runtime import revoke_sessions
+    return asyncio.run(revoke_sessions(config, args.username))
+
+
 def cmd_transitions(config: Settings, args) -> int:
     from signing.diagram import flows_markdown, table_lines
     if args.markdown:
@@ -150,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         " DATA_KEY_PREVIOUS (serve and workers stopped)").add_argument(
         "--batch", type=int, default=500, help="rows per transaction (default 500)")
     add("import-roster", cmd_import_roster, "import an EMS roster file (CSV or XLSX)").add_argument("file")
+    add("revoke-sessions", cmd_revoke_sessions, "end every session of an account now (a stolen or shared"
+        " login)").add_argument("username")
     add("transitions", cmd_transitions, "print the transition table").add_argument(
         "--markdown", action="store_true", help="print the Mermaid diagrams of every flow instead")
     check = add("check-image", cmd_check_image, "check photos as uploads of a kind (exit 1 if any is refused)")

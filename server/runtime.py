@@ -93,3 +93,18 @@ async def import_roster_file(config: Settings, path: str) -> int:
         return 1
     finally:
         await app.stop()
+
+
+async def revoke_sessions(config: Settings, username: str) -> int:
+    from signing.accounts import revoke_sessions as revoke
+
+    app = Application(config)
+    await app.start()
+    try:
+        if not await revoke(app.db, app.redis, username):
+            print(f"no account {username}")
+            return 1
+        print(f"every session of {username} ended")
+        return 0
+    finally:
+        await app.stop()

@@ -124,6 +124,17 @@ async def close_all_sessions(redis, user_id: int) -> None:
         await pipe.execute()
 
 
+async def revoke_sessions(db, redis, username: str) -> bool:
+    """An operator's action: every session of the account ends now, on every device (False: no such account)."""
+    user = await db.fetchone("SELECT id FROM users WHERE username=%s", (username,))
+    if user is None:
+        return False
+    async with db.transaction() as cur:
+        await cur.execute("UPDATE users SET session_version=session_version+1 WHERE id=%s", (user["id"],))
+    await close_all_sessions(redis, user["id"])
+    return True
+
+
 async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:
     user = await db.fetchone("SELECT u.*, s.province_code AS school_province FROM users u"
                              " LEFT JOIN schools s ON s.id=u.school_id WHERE u.id=%s", (user_id,))

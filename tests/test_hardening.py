@@ -63,6 +63,7 @@ async def test_large_json_bodies_are_refused_without_holding_them(http_server, h
         assert head.startswith(b"HTTP/1.1 413"), answer[:200]
         assert json.loads(body)["error"]["code"] == "body_too_large"
     growth_mib = (_rss_kib("VmHWM") - before) / 1024
+    print(f"six 60 MB bodies: peak RSS grew {growth_mib:.1f} MiB")
     assert growth_mib < 30, f"peak RSS grew {growth_mib:.0f} MiB"
 
 
@@ -458,3 +459,19 @@ async def test_registration_drafts_are_validated_like_submissions(world, client,
                                json_body={"action": "save", "data": {"address": "  北京市朝阳区 ", "postcode": "100020"}})
     assert partial.status == 200 and partial.json["registration"]["data"] == {"address": "北京市朝阳区",
                                                                               "postcode": "100020"}
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_operator_revokes_every_session_of_an_account(world, client, config):
+    """Finding 9: sessions an operator ends (`python -m server revoke-sessions USERNAME`) stop working at once."""
+    from tests.test_commands import run
+    username = await world.user("ministry")
+    phone, laptop = client(), client()
+    await phone.login(username)
+    await laptop.login(username)
+    done = await asyncio.get_running_loop().run_in_executor(None, run, config, "revoke-sessions", username)
+    assert done.returncode == 0, done.stderr
+    assert (await phone.get("/api/me")).status == 401 and (await laptop.get("/api/me")).status == 401
+    assert (await client().post("/api/login", {"username": username, "password": PASSWORD})).status == 200
+    missing = await asyncio.get_running_loop().run_in_executor(None, run, config, "revoke-sessions", "nobody-here")
+    assert missing.returncode == 1
