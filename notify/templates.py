@@ -85,9 +85,9 @@ class AuditOutcome:
     next: str      # what the graduate does in the official account
 
 
-def reason_text(p: dict) -> str:
+def reason_text(p: dict, label: str = "原因：") -> str:
     reason, explanation = one_line(p.get("reason")), one_line(p.get("explanation"))
-    return "，".join(x for x in (f"原因：{reason}" if reason else "", explanation) if x)
+    return "，".join(x for x in (f"{label}{reason}" if reason else "", explanation) if x)
 
 
 def audit_outcome(p: dict) -> AuditOutcome:
@@ -221,7 +221,7 @@ SMS_OF: dict[str, Callable[[dict, dict], tuple[str, dict]]] = {
     "invitation": lambda p, c: (sms_templates.SMS_INVITATION, {"unit": _unit(p), "deadline": when(p.get("deadline"))
                                                                or "应约截止时间"}),
     "cancel_request": lambda p, c: (sms_templates.SMS_CANCEL_REQUEST,
-                                    {"unit": _unit(p), "reason": reason_text(p).removeprefix("原因：") or "未说明"}),
+                                    {"unit": _unit(p), "reason": reason_text(p, label="") or "未说明"}),
     "cancel_answer": lambda p, c: (sms_templates.SMS_CANCEL_ANSWER, {"unit": _unit(p)}),
     "forced_cancellation": lambda p, c: (sms_templates.SMS_FORCED_CANCELLATION,
                                          {"unit": _unit(p), "explanation": one_line(p.get("explanation")) or "无"}),

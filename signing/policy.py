@@ -82,38 +82,33 @@ def _staff_scope(actor: Actor, alias: str) -> tuple[str, list] | None:
     return None
 
 
-def graduate_scope(actor: Actor, alias: str = "g") -> tuple[str, list]:
-    """SQL condition limiting graduates (and their records) to what the actor may see."""
+def _staff_or_own_scope(actor: Actor, alias: str, graduate_column: str) -> tuple[str, list]:
+    """Staff see their scope; a graduate sees the rows whose `graduate_column` is theirs; anyone else nothing."""
     staff = _staff_scope(actor, alias)
     if staff is not None:
         return staff
     if actor.role == "graduate":
-        return f"{alias}.id=%s", [actor.graduate_id]
+        return f"{alias}.{graduate_column}=%s", [actor.graduate_id]
     return "1=0", []
+
+
+def graduate_scope(actor: Actor, alias: str = "g") -> tuple[str, list]:
+    """SQL condition limiting graduates (and their records) to what the actor may see."""
+    return _staff_or_own_scope(actor, alias, "id")
 
 
 def record_scope(actor: Actor, alias: str = "r") -> tuple[str, list]:
     """SQL condition on records limiting them to what the actor may see."""
     if actor.role in ("school", "department") and actor.permission() == "none":
         return "1=0", []
-    staff = _staff_scope(actor, alias)
-    if staff is not None:
-        return staff
-    if actor.role == "graduate":
-        return f"{alias}.graduate_id=%s", [actor.graduate_id]
     if actor.role == "employer":
         return f"{alias}.kind='online' AND {alias}.employer_id=%s", [actor.employer_id]
-    return "1=0", []
+    return _staff_or_own_scope(actor, alias, "graduate_id")
 
 
 def registration_scope(actor: Actor, alias: str = "r") -> tuple[str, list]:
     """SQL condition on registrations (档案/户口) limiting them to what the actor may see."""
-    staff = _staff_scope(actor, alias)
-    if staff is not None:
-        return staff
-    if actor.role == "graduate":
-        return f"{alias}.graduate_id=%s", [actor.graduate_id]
-    return "1=0", []
+    return _staff_or_own_scope(actor, alias, "graduate_id")
 
 
 # the graduate an operation-log entry is about, when it is about one

@@ -90,14 +90,12 @@ async def load_context(cur, graduate_id: int, now: datetime, actor: Actor | None
         await cur.execute("SELECT certification FROM employers WHERE id=%s", (actor.employer_id,))
         settings["employer_certification"] = (await cur.fetchone() or {}).get("certification")
     await cur.execute(
-        "SELECT COUNT(*) AS n FROM record_events e JOIN records r ON r.id=e.record_id"
-        " WHERE r.graduate_id=%s AND e.role='graduate' AND e.action IN ('request_cancel','apply_cancel')",
-        (graduate_id,))
-    used = (await cur.fetchone())["n"]
-    await cur.execute("SELECT id FROM records WHERE active_graduate_id=%s", (graduate_id,))
-    active = await cur.fetchone()
-    return rules.Context(graduate=graduate, settings=settings, now=now, cancellations_used=used,
-                         active_record_id=active["id"] if active else None)
+        "SELECT (SELECT COUNT(*) FROM record_events e JOIN records r ON r.id=e.record_id"
+        "        WHERE r.graduate_id=%s AND e.role='graduate' AND e.action IN ('request_cancel','apply_cancel')) AS n,"
+        " (SELECT id FROM records WHERE active_graduate_id=%s) AS active_id", (graduate_id, graduate_id))
+    counts = await cur.fetchone()
+    return rules.Context(graduate=graduate, settings=settings, now=now, cancellations_used=counts["n"],
+                         active_record_id=counts["active_id"])
 
 
 def decode(record: dict) -> dict:

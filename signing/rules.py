@@ -152,7 +152,7 @@ def available_actions(actor: Actor, record: dict, ctx: Context) -> list[dict]:
     """The actions this actor may take on the record now, read from the table (drives the buttons)."""
     result = []
     for t in tt.actions_from(record["kind"], record["state"]):
-        if actor.role not in t.roles or (t.stage and t.stage != record.get("audit_stage")):
+        if actor.role not in t.roles or not t.holds_at(record.get("audit_stage")):
             continue
         try:
             check(t, actor, record, ctx)

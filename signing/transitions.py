@@ -101,6 +101,9 @@ class Transition:
     stage: str | None = None           # the audit stage the row holds at (None: any)
     next_stage: str | None = None      # the audit stage the record moves to, staying in the same audit state
 
+    def holds_at(self, stage: str | None) -> bool:
+        return self.stage is None or self.stage == stage
+
 
 def _department_pass(kind, audit):
     """In "department then school" mode the department's pass hands the record to the school; nothing is
@@ -238,7 +241,7 @@ for _t in TABLE:
 def find(kind: str, state: str, action: str, role: str, stage: str | None = None) -> Transition | None:
     """The row for this role at the record's audit stage (a row without a stage holds at any)."""
     for t in _INDEX.get((kind, state, action), ()):
-        if role in t.roles and (t.stage is None or t.stage == stage):
+        if role in t.roles and t.holds_at(stage):
             return t
     return None
 
