@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from signing import clock, rules
+from signing import clock, lists, rules
 from signing import transitions as tt
 from signing.actors import Actor
+from signing.eligibility import current_cohort
 from signing.errors import DomainError
 from signing.policy import record_scope
 from signing.records_service import RECORD_COLUMNS, decode, load_context
+from signing.sql import in_list
 from signing.warnings import warning_for
 
 LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_number, r.deadline, r.version,"
@@ -82,39 +84,81 @@ async def record_detail(db, actor: Actor, record_id: int, now: datetime | None =
     return record
 
 
-async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
-                       id_hash: str | None = None) -> dict:
-    """A page of records in the actor's scope. Filters on the record alone are resolved on the records table
-    (index school_id, state, id) before joining graduates, so deep pages over a large cohort stay cheap."""
+def status_choices() -> list[tuple[str, str]]:
+    """The state filter as staff read it: one option per status text (states that read the same, such as the
+    signing audits of offline signings and of paper registrations, are one option), drafts left out."""
+    groups: dict[str, list[str]] = {}
+    for state in tt.STATE_TEXT:
+        if state not in ("draft", "discarded"):
+            groups.setdefault(tt.status_text(state, None), []).append(state)
+    return [(",".join(states), text) for text, states in groups.items()]
+
+
+def list_source(actor: Actor, filters: dict, id_hash: str | None = None) -> tuple[str, list]:
+    """FROM … WHERE … of the staff list: the actor's scope, the cohort and the filters. Records come first
+    (STRAIGHT_JOIN), so that the order is read from a records index (migrations/0011) and never sorted."""
     cond, args = record_scope(actor)
-    for column in ("kind", "initiator", "state", "audit_stage", "department", "level", "cohort"):
+    cond += " AND r.cohort=%s"
+    args.append(filters.get("cohort") or current_cohort(clock.today()))
+    for column in ("kind", "initiator", "audit_stage", "department", "level"):
         if filters.get(column) not in (None, ""):
             cond += f" AND r.{column}=%s"
             args.append(filters[column])
-    if filters.get("states"):
-        cond += " AND r.state IN (" + ",".join(["%s"] * len(filters["states"])) + ")"
-        args.extend(filters["states"])
+    states = filters.get("states") or (filters["state"].split(",") if filters.get("state") else [])
+    if len(states) == 1:
+        cond += " AND r.state=%s"
+        args.append(states[0])
+    elif states:
+        in_sql, in_args = in_list(states)
+        cond += f" AND r.state IN {in_sql}"
+        args.extend(in_args)
     if actor.role != "graduate":
         cond += " AND r.state NOT IN ('draft','discarded')"  # a graduate's drafts are theirs alone
-    graduate_cond, graduate_args = "", []
-    for column in ("major", "name"):
-        if filters.get(column):
-            graduate_cond += f" AND g.{column}=%s"
-            graduate_args.append(filters[column])
+    if filters.get("name"):
+        cond += " AND r.graduate_name=%s"
+        args.append(filters["name"])
+    joined = []
+    if filters.get("major"):
+        joined.append(("g.major=%s", filters["major"]))
     if id_hash:
-        graduate_cond += " AND g.id_hash=%s"
-        graduate_args.append(id_hash)
-    if graduate_cond:
-        where = f"FROM records r JOIN graduates g ON g.id=r.graduate_id WHERE {cond}{graduate_cond}"
-        args = [*args, *graduate_args]
-    else:
-        where = f"FROM records r WHERE {cond}"
-    total = await db.fetchone(f"SELECT COUNT(*) AS n {where}", args)
-    rows = await db.fetchall(
-        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id {where} ORDER BY r.id DESC LIMIT %s OFFSET %s) page"
-        " JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id ORDER BY r.id DESC",
-        [*args, page_size, (page - 1) * page_size])
-    return {"total": total["n"], "page": page, "items": [summarize(r) for r in rows]}
+        joined.append(("g.id_hash=%s", id_hash))
+    if not joined:
+        return f"FROM records r WHERE {cond}", args
+    return (f"FROM records r STRAIGHT_JOIN graduates g ON g.id=r.graduate_id WHERE {cond}"
+            + "".join(f" AND {c}" for c, _ in joined), [*args, *(v for _, v in joined)])
+
+
+async def _rows_by_id(db, ids: list[int]) -> list[dict]:
+    """The list columns of these records, in the order given."""
+    if not ids:
+        return []
+    in_sql, args = in_list(ids)
+    rows = await db.fetchall(f"SELECT {LIST_COLUMNS} FROM records r JOIN graduates g ON g.id=r.graduate_id"
+                             f" WHERE r.id IN {in_sql}", args)
+    by_id = {r["id"]: r for r in rows}
+    return [summarize(by_id[i]) for i in ids if i in by_id]
+
+
+async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
+                       id_hash: str | None = None, sort: str = "updated", descending: bool = True,
+                       cursor: str | None = None) -> dict:
+    """One page of the records in the actor's scope (signing/lists.py: keyset pages, cached count, jump)."""
+    filters = {**filters, "cohort": filters.get("cohort") or current_cohort(clock.today())}
+    source, args = list_source(actor, filters, id_hash)
+    total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args)
+    pages = max(1, -(-total // page_size))
+    page, keys = await lists.page_of(db, source, args, sort, descending, page, page_size, total, cursor)
+    return {"total": total, "page": page, "pages": pages, "page_size": page_size, "sort": sort,
+            "order": "desc" if descending else "asc", **lists.cursors(page, pages, keys, sort),
+            "items": await _rows_by_id(db, [k["id"] for k in keys])}
+
+
+async def export_batches(db, actor: Actor, filters: dict, id_hash: str | None = None, sort: str = "updated",
+                         descending: bool = True, size: int = 1000):
+    """The whole filtered list, `size` records at a time (keyset batches: memory stays flat at any size)."""
+    source, args = list_source(actor, filters, id_hash)
+    async for keys in lists.batches(db, source, args, sort, descending, size):
+        yield await _rows_by_id(db, [k["id"] for k in keys])
 
 
 async def own_records(db, actor: Actor, now: datetime | None = None, limit: int = 500) -> list[dict]:

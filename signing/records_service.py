@@ -15,6 +15,7 @@ from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
+from signing.lists import bump_generation
 from signing.oplog import record_operation
 from signing.record_data import (
     apply_changes,
@@ -117,7 +118,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     ctx = await load_context(cur, graduate_id, now, actor, lock=True)
     g = ctx.graduate
     if record_id is None:
-        record = {"id": None, "kind": kind, "graduate_id": g["id"], "school_id": g["school_id"], "cohort": g["cohort"],
+        record = {"id": None, "kind": kind, "graduate_id": g["id"], "graduate_name": g["name"],
+                  "school_id": g["school_id"], "cohort": g["cohort"],
                   "department": g["department"], "level": g["level"], "employer_id": actor.employer_id,
                   "initiator": "employer" if actor.role == "employer" else "graduate", "state": tt.NEW,
                   "audit_stage": None, "audit_touched": 0, "deadline": inp.deadline, "data": {},
@@ -152,11 +154,11 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     }
     try:
         if record_id is None:
-            columns = ["kind", "graduate_id", "school_id", "cohort", "department", "level", "employer_id", "initiator",
-                       *values]
+            columns = ["kind", "graduate_id", "graduate_name", "school_id", "cohort", "department", "level",
+                       "employer_id", "initiator", *values]
             await cur.execute(
                 f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-                [record[c] for c in columns[:8]] + list(values.values()))
+                [record[c] for c in columns[:9]] + list(values.values()))
             record_id = cur.lastrowid
         else:
             sets = ", ".join(f"{c}=%s" for c in values)
@@ -195,6 +197,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
         f"{tt.KINDS[record['kind']]}：{g['name'][0]}*（{g['id_masked']}）{tt.ACTION_TEXT[t.action]}，"
         f"状态：{tt.status_text(next_state, stage)}" + (f"，原因：{inp.reason}" if inp.reason else ""),
         school_id=g["school_id"], province_code=ctx.settings["province_code"])
+    # last, so that the school's generation row is locked only for the commit: cached list counts are stale now
+    await bump_generation(cur, record["school_id"], record["cohort"])
     return record_id
 
 

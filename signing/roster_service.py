@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 
 from signing.actors import Actor
 from signing.errors import DomainError
+from signing.lists import bump_generation
 from signing.oplog import record_operation
 from signing.personal import mask_id_number, mask_phone
 from signing.roster import RosterRow, parse_roster
@@ -74,6 +75,10 @@ async def import_roster(db, vault, actor: Actor, filename: str, content: bytes) 
             await cur.execute(
                 "UPDATE graduates SET status='invalid', invalidated_at=NOW()"
                 f" WHERE cohort=%s AND school_id=%s AND id_hash IN {in_sql}", [cohort, school["id"], *in_args])
+        # the list sorts and searches by the name its records carry; its cached counts may have changed
+        await cur.execute("UPDATE records r JOIN graduates g ON g.id=r.graduate_id SET r.graduate_name=g.name"
+                          " WHERE r.school_id=%s AND r.cohort=%s AND r.graduate_name<>g.name", (school["id"], cohort))
+        await bump_generation(cur, school["id"], cohort)
         result = ImportResult(0, school_code, cohort, len(rows), added,
                               len(rows) - added - restored, restored, len(missing))
         await cur.execute(
