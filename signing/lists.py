@@ -100,31 +100,31 @@ def decode_cursor(cursor: str, columns: tuple[str, ...]) -> tuple[int, list, str
     return page, key, direction
 
 
-async def page_of(db, source: str, args: list, sort: str, descending: bool, page: int, page_size: int,
+async def page_of(db, source: str, args: list, outer: str, sort: str, descending: bool, page: int, page_size: int,
                   total: int, cursor: str | None = None) -> tuple[int, list[dict]]:
-    """(page number, rows of r.id and the sort key) of one page, in list order."""
+    """(page number, rows) of one page in list order. The page's ids are found in the index (`source`); `outer`
+    (SELECT … FROM ({ids}) page JOIN records r ON r.id=page.id …) reads their columns, sort key included, in the
+    same round trip."""
     columns = SORTS[sort]
-    select = "SELECT " + ", ".join(columns)
+    select = "SELECT r.id " + source
     pages = max(1, -(-total // page_size))
-    reverse = False
     if cursor:
         page, key, direction = decode_cursor(cursor, columns)
-        reverse = direction == "prev"
-        cond, cond_args = seek(columns, key, descending != reverse)
-        sql = f"{select} {source} AND {cond} ORDER BY {order_by(columns, descending != reverse)} LIMIT %s"
-        sql_args = [*args, *cond_args, page_size]
+        ahead = descending != (direction == "prev")
+        cond, cond_args = seek(columns, key, ahead)
+        ids = f"{select} AND {cond} ORDER BY {order_by(columns, ahead)} LIMIT %s"
+        ids_args = [*args, *cond_args, page_size]
     else:
         page = min(max(page, 1), pages)
         start = (page - 1) * page_size
         if start <= total - start - page_size or page == 1:  # nearer the first row: walk forward
-            sql = f"{select} {source} ORDER BY {order_by(columns, descending)} LIMIT %s OFFSET %s"
-            sql_args = [*args, page_size, start]
+            ids = f"{select} ORDER BY {order_by(columns, descending)} LIMIT %s OFFSET %s"
+            ids_args = [*args, page_size, start]
         else:  # nearer the last row: walk back from it
-            reverse = True
-            sql = f"{select} {source} ORDER BY {order_by(columns, not descending)} LIMIT %s OFFSET %s"
-            sql_args = [*args, min(page_size, total - start), max(0, total - start - page_size)]
-    rows = await db.fetchall(sql, sql_args)
-    return page, rows[::-1] if reverse else rows
+            ids = f"{select} ORDER BY {order_by(columns, not descending)} LIMIT %s OFFSET %s"
+            ids_args = [*args, min(page_size, total - start), max(0, total - start - page_size)]
+    rows = await db.fetchall(outer.format(ids=ids) + f" ORDER BY {order_by(columns, descending)}", ids_args)
+    return page, rows
 
 
 def cursors(page: int, pages: int, rows: list[dict], sort: str) -> dict:
@@ -134,15 +134,15 @@ def cursors(page: int, pages: int, rows: list[dict], sort: str) -> dict:
             "next": encode_cursor(page + 1, key_of(rows[-1], columns), "next") if rows and page < pages else None}
 
 
-async def batches(db, source: str, args: list, sort: str, descending: bool, size: int = 1000):
-    """Every row of the list (r.id and the sort key), in list order, `size` at a time, by keyset: a large
-    export never holds more than one batch."""
+async def batches(db, source: str, args: list, outer: str, sort: str, descending: bool, size: int = 1000):
+    """Every row of the list in list order, `size` at a time, by keyset: a large export never holds more than
+    one batch."""
     columns = SORTS[sort]
-    select = "SELECT " + ", ".join(columns)
     key = None
     while True:
         cond, cond_args = seek(columns, key, descending) if key else ("1=1", [])
-        rows = await db.fetchall(f"{select} {source} AND {cond} ORDER BY {order_by(columns, descending)} LIMIT %s",
+        ids = f"SELECT r.id {source} AND {cond} ORDER BY {order_by(columns, descending)} LIMIT %s"
+        rows = await db.fetchall(outer.format(ids=ids) + f" ORDER BY {order_by(columns, descending)}",
                                  [*args, *cond_args, size])
         if rows:
             yield rows

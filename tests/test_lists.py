@@ -226,8 +226,8 @@ async def test_the_list_query_reads_an_index_in_order(world, sql):
               "state": "signed"}, "name"), (school_actor, {"kind": "offline", "level": "本科"}, "updated")]
     cases += [(dept_actor, {}, sort) for sort in lists.SORTS] + [(dept_actor, {"state": "signed"}, "updated")]
     for actor, filters, sort in cases:
-        source, args = list_source(actor, {**filters, "cohort": school["cohort"]})
         sort = sort_key(sort, filters)
+        source, args = list_source(actor, {**filters, "cohort": school["cohort"]}, sort=sort)
         for seek in (False, True):
             [row] = plan(sql, source, args, sort, seek)
             extra = row["Extra"] or ""
