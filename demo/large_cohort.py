@@ -1,7 +1,8 @@
 """A large cohort written straight into the tables (INSERT … SELECT over MariaDB's sequence engine): thousands of
 graduates with one record each, in five departments, ten majors, four levels and six kinds of state, for the
 list tests and bench/bench_lists.py. Seconds for 100,000, where the roster import and the service would take
-minutes. The rows are not real people: the ID numbers behind the masks are not stored (no cipher to open)."""
+minutes. The rows are not real people: the ID numbers behind the masks are not stored (their cipher opens with no
+key), so a database shared with other work (the test suite: rotate-data-key) is cleared with `remove_cohort`."""
 from __future__ import annotations
 
 DEPARTMENTS = ("文学院", "理学院", "工学院", "医学院", "法学院")
@@ -47,3 +48,10 @@ def seed_cohort(execute, school_id: int, cohort: int, n: int) -> None:
     args = {"school": school_id, "cohort": cohort}
     execute(_GRADUATES.format(n=int(n), departments=quoted(DEPARTMENTS), majors=quoted(MAJORS)), args)
     execute(_RECORDS, args)
+
+
+def remove_cohort(execute, school_id: int) -> None:
+    """The seeded graduates of the school and every record of theirs."""
+    execute("DELETE r FROM records r JOIN graduates g ON g.id=r.graduate_id"
+            " WHERE g.school_id=%(school)s AND g.student_number LIKE 'LC%%'", {"school": school_id})
+    execute("DELETE FROM graduates WHERE school_id=%(school)s AND student_number LIKE 'LC%%'", {"school": school_id})

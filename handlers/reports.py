@@ -5,6 +5,8 @@ import asyncio
 import csv
 import io
 import tempfile
+from string import ascii_uppercase
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -86,9 +88,9 @@ class ExportHandler(BaseHandler):
             filters["states"] = RETURNED_STATES
         batches = export_batches(self.db, self.current_user, filters, id_hash_of(self, q.id_number), q.sort,
                                  q.order == "desc")
-        name = "returned-records" if q.returned else "records"
+        name, chinese = ("returned-records", "退回修改学生名单") if q.returned else ("records", "毕业去向与网签信息")
         self.set_header("Content-Type", self.media_type)
-        self.set_header("Content-Disposition", f'attachment; filename="{name}.{self.suffix}"')
+        self.set_header("Content-Disposition", attachment(f"{name}.{self.suffix}", f"{chinese}.{self.suffix}"))
         self.set_header("Cache-Control", "no-store")
         await self.write_batches(batches)
 
@@ -107,14 +109,25 @@ class ExportHandler(BaseHandler):
         self.finish()
 
 
+COLUMN_WIDTHS = {"kind_text": 26, "id_masked": 20, "department": 16, "major": 18, "student_number": 14,
+                 "unit_name": 30, "status_text": 30, "agreement_number": 22, "created_at": 20, "updated_at": 20}
+
+
+def attachment(ascii_name: str, name: str) -> str:
+    """A download's file name: the Chinese one for browsers that read RFC 5987, an ASCII one for the rest."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
 def xlsx_cells(sheet, values: list) -> list:
-    """Cells of a write-only sheet; text is always text (openpyxl would take a leading = for a formula)."""
+    """A row of a write-only sheet. openpyxl takes a text starting with = for a formula: such a text becomes a
+    cell typed as text (the other values stay plain: a cell object each would cost a third more time)."""
     cells = []
     for value in values:
-        cell = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"
-        cells.append(cell)
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # after the value, whose setter decides "formula"
+            value = cell
+        cells.append(value)
     return cells
 
 
@@ -133,6 +146,9 @@ class XlsxExportHandler(ExportHandler):
         loop = asyncio.get_running_loop()
         book = Workbook(write_only=True)
         sheet = book.create_sheet("毕业去向与网签信息")
+        for letter, (key, _) in zip(ascii_uppercase, CSV_COLUMNS, strict=False):
+            sheet.column_dimensions[letter].width = COLUMN_WIDTHS.get(key, 12)
+        sheet.freeze_panes = "A2"
         sheet.append([label for _, label in CSV_COLUMNS])
         async for rows in batches:  # openpyxl's work runs off the event loop, one batch at a time
             await loop.run_in_executor(None, lambda rows=rows: [sheet.append(xlsx_cells(sheet, export_values(r)))
@@ -157,7 +173,7 @@ class RosterTemplateHandler(BaseHandler):
         out = io.BytesIO()
         book.save(out)
         self.set_header("Content-Type", XlsxExportHandler.media_type)
-        self.set_header("Content-Disposition", 'attachment; filename="roster-template.xlsx"')
+        self.set_header("Content-Disposition", attachment("roster-template.xlsx", "学生名单导入模板.xlsx"))
         self.finish(out.getvalue())
 
 

@@ -48,9 +48,10 @@ async def cached_count(db, redis, actor: Actor, cohort: int, source: str, args: 
     """COUNT(*) of `source` (FROM … WHERE …), cached under the summed generations of the covered schools: a
     sum of counters that only grow changes whenever one of them does."""
     scope, scope_args = generation_scope(actor)
-    gen = await db.fetchone(f"SELECT COALESCE(SUM(generation), 0) AS g, COUNT(*) AS n FROM list_generations"
-                            f" WHERE cohort=%s AND {scope}", [cohort, *scope_args])
-    digest = hashlib.sha1(json.dumps([source, args], default=str, ensure_ascii=False).encode()).hexdigest()
+    gen = await db.fetchone(f"SELECT DATABASE() AS d, COALESCE(SUM(generation), 0) AS g, COUNT(*) AS n"
+                            f" FROM list_generations WHERE cohort=%s AND {scope}", [cohort, *scope_args])
+    # the database is part of the key: several databases may share one Redis (tests, benches)
+    digest = hashlib.sha1(json.dumps([gen["d"], source, args], default=str, ensure_ascii=False).encode()).hexdigest()
     key = f"lists:count:{digest}:{gen['n']}:{gen['g']}"
     cached = await redis.get(key)
     if cached is not None:

@@ -14,13 +14,13 @@ from signing.records_service import RECORD_COLUMNS, decode, load_context
 from signing.sql import in_list
 from signing.warnings import warning_for
 
-# only what a list or an export shows (each column is decoded for every row of every page)
-LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_number, r.created_at, r.updated_at,"
-                " r.department, r.level, r.cohort, r.graduate_name,"
-                " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
-                " g.name, g.id_masked, g.major, g.student_number,"
+# only what a list shows (each column is decoded for every row of every page); an export adds a few
+LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.updated_at, r.department, r.level,"
+                " r.graduate_name, JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
+                " g.name, g.id_masked, g.major,"
                 " (SELECT p.agreement_type FROM schools s JOIN provinces p ON p.code=s.province_code"
                 "  WHERE s.id=r.school_id) AS agreement_type")
+EXPORT_COLUMNS = LIST_COLUMNS + ", r.agreement_number, r.created_at, g.student_number"
 
 
 def summarize(row: dict, agreement_type: str | None = None) -> dict:
@@ -153,8 +153,7 @@ def one_state(filters: dict) -> bool:
 
 
 # the page's records with what the list shows, their ids found first in the index (signing/lists.py)
-PAGE_ROWS = (f"SELECT {LIST_COLUMNS} FROM ({{ids}}) page JOIN records r ON r.id=page.id"
-             " JOIN graduates g ON g.id=r.graduate_id")
+PAGE_ROWS = "SELECT {columns} FROM ({{ids}}) page JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id"
 
 
 async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
@@ -166,7 +165,8 @@ async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, pa
     source, args = list_source(actor, filters, id_hash, key)
     total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args)
     pages = max(1, -(-total // page_size))
-    page, rows = await lists.page_of(db, source, args, PAGE_ROWS, key, descending, page, page_size, total, cursor)
+    page, rows = await lists.page_of(db, source, args, PAGE_ROWS.format(columns=LIST_COLUMNS), key, descending, page,
+                                     page_size, total, cursor)
     return {"total": total, "page": page, "pages": pages, "page_size": page_size, "sort": sort,
             "order": "desc" if descending else "asc", **lists.cursors(page, pages, rows, key),
             "items": [summarize(r) for r in rows]}
@@ -178,7 +178,8 @@ async def export_batches(db, actor: Actor, filters: dict, id_hash: str | None = 
     filters = {**filters, "cohort": filters.get("cohort") or current_cohort(clock.today())}
     key = sort_key(sort, filters)
     source, args = list_source(actor, filters, id_hash, key)
-    async for rows in lists.batches(db, source, args, PAGE_ROWS, key, descending, size):
+    async for rows in lists.batches(db, source, args, PAGE_ROWS.format(columns=EXPORT_COLUMNS), key, descending,
+                                    size):
         yield [summarize(r) for r in rows]
 
 

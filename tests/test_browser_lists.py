@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from demo.large_cohort import seed_cohort
+from demo.large_cohort import remove_cohort, seed_cohort
 from tests.browser import Journey, LiveServer, desktop_browser
 from tests.support import PASSWORD, World
 
@@ -29,6 +29,14 @@ def test_school_officer_filters_sorts_jumps_and_opens_a_record(live, browser, sq
     world = World(live.app)
     school = live.call(world.school())
     seed_cohort(sql, school["id"], school["cohort"], 2400)
+    try:
+        walk(live, browser, sql, school)
+    finally:
+        remove_cohort(sql, school["id"])
+
+
+def walk(live, browser, sql, school):
+    world = World(live.app)
     username = live.call(world.user("school", school_id=school["id"]))
     j = Journey(browser, live, "console-records-list")
     j.open("/admin/login?next=/admin/records")
