@@ -9,17 +9,25 @@ ALTER TABLE records
 
 UPDATE records r JOIN graduates g ON g.id=r.graduate_id SET r.graduate_name=g.name;
 
--- scope (school, cohort) [+ department] [+ state] then the sort: 更新时间 (updated_at, id), 状态 (state,
+-- What staff lists show: every record but a graduate's drafts (set by signing/records_service.py from
+-- signing/lists.HIDDEN_FROM_STAFF). A column of its own, in every index below, so that a list's index holds all
+-- its conditions and a jump's OFFSET walks the index alone, never the rows.
+ALTER TABLE records
+  ADD COLUMN listed TINYINT(1) NOT NULL DEFAULT 1 COMMENT '0 for drafts: staff lists leave them out' AFTER state;
+
+UPDATE records SET listed=0 WHERE state IN ('draft','discarded');
+
+-- scope (school, cohort) [+ department], listed [+ state] then the sort: 更新时间 (updated_at, id), 状态 (state,
 -- updated_at, id), 姓名 (graduate_name, id). InnoDB appends the primary key (id) to each.
 ALTER TABLE records
-  ADD KEY ix_list_updated (school_id, cohort, updated_at),
-  ADD KEY ix_list_state_updated (school_id, cohort, state, updated_at),
-  ADD KEY ix_list_name (school_id, cohort, graduate_name),
-  ADD KEY ix_list_state_name (school_id, cohort, state, graduate_name),
-  ADD KEY ix_list_dept_updated (school_id, cohort, department, updated_at),
-  ADD KEY ix_list_dept_state_updated (school_id, cohort, department, state, updated_at),
-  ADD KEY ix_list_dept_name (school_id, cohort, department, graduate_name),
-  ADD KEY ix_list_dept_state_name (school_id, cohort, department, state, graduate_name);
+  ADD KEY ix_list_updated (school_id, cohort, listed, updated_at),
+  ADD KEY ix_list_state_updated (school_id, cohort, listed, state, updated_at),
+  ADD KEY ix_list_name (school_id, cohort, listed, graduate_name),
+  ADD KEY ix_list_state_name (school_id, cohort, listed, state, graduate_name),
+  ADD KEY ix_list_dept_updated (school_id, cohort, department, listed, updated_at),
+  ADD KEY ix_list_dept_state_updated (school_id, cohort, department, listed, state, updated_at),
+  ADD KEY ix_list_dept_name (school_id, cohort, department, listed, graduate_name),
+  ADD KEY ix_list_dept_state_name (school_id, cohort, department, listed, state, graduate_name);
 
 -- The page count is cached in Redis under the generation of the schools it covers: every change of a record
 -- (signing/records_service.py) and every roster import bumps its school's and cohort's generation in the same

@@ -20,6 +20,7 @@ from datetime import datetime
 from signing.actors import Actor
 from signing.errors import DomainError
 
+HIDDEN_FROM_STAFF = ("draft", "discarded")  # a graduate's drafts are theirs alone (records.listed=0)
 # sort name -> the columns of its key, most significant first (the id makes every key unique)
 SORTS = {
     "updated": ("r.updated_at", "r.id"),
@@ -93,7 +94,8 @@ def decode_cursor(cursor: str, columns: tuple[str, ...]) -> tuple[int, list, str
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         page, key, direction = int(raw["p"]), list(raw["k"]), raw["d"]
-        if len(key) != len(columns) or direction not in ("next", "prev") or page < 1:
+        if len(key) != len(columns) or direction not in ("next", "prev") or page < 1 \
+                or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in key):
             raise ValueError
         key = [datetime.fromisoformat(v) if c.endswith("_at") else v for c, v in zip(columns, key, strict=True)]
     except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -89,15 +89,15 @@ def status_choices() -> list[tuple[str, str]]:
     signing audits of offline signings and of paper registrations, are one option), drafts left out."""
     groups: dict[str, list[str]] = {}
     for state in tt.STATE_TEXT:
-        if state not in ("draft", "discarded"):
+        if state not in lists.HIDDEN_FROM_STAFF:
             groups.setdefault(tt.status_text(state, None), []).append(state)
     return [(",".join(states), text) for text, states in groups.items()]
 
 
 def list_index(actor: Actor, filters: dict, sort: str) -> str | None:
     """The index of migrations/0011 whose prefix is this list's scope and filter and whose next columns are its
-    sort key. Named rather than left to the optimizer: with the drafts excluded (a range on state) MariaDB may
-    prefer a covering range and sort it, which is what a keyset page must never do. None for the lists that
+    sort key. Named rather than left to the optimizer, which sometimes preferred a covering range of another
+    index and a sort of it, which is what a keyset page must never do. None for the lists that
     are not one school's (province, ministry) and for searches by name or ID number (a few rows)."""
     if actor.role not in ("school", "department") or filters.get("name") or filters.get("id_hash"):
         return None
@@ -125,7 +125,7 @@ def list_source(actor: Actor, filters: dict, id_hash: str | None = None, sort: s
         cond += f" AND r.state IN {in_sql}"
         args.extend(in_args)
     if actor.role != "graduate":
-        cond += " AND r.state NOT IN ('draft','discarded')"  # a graduate's drafts are theirs alone
+        cond += " AND r.listed=1"  # a graduate's drafts are theirs alone
     if filters.get("name"):
         cond += " AND r.graduate_name=%s"
         args.append(filters["name"])

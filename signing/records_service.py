@@ -15,7 +15,7 @@ from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
-from signing.lists import bump_generation
+from signing.lists import HIDDEN_FROM_STAFF, bump_generation
 from signing.oplog import record_operation
 from signing.record_data import (
     apply_changes,
@@ -145,7 +145,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
         agreement_number = agreement_number or f"WQ{record['cohort']}{ctx.settings['school_code']}"
 
     values = {
-        "state": next_state, "audit_stage": stage, "audit_touched": touched, "in_flow": int(tt.is_in_flow(next_state)),
+        "state": next_state, "listed": int(next_state not in HIDDEN_FROM_STAFF), "audit_stage": stage,
+        "audit_touched": touched, "in_flow": int(tt.is_in_flow(next_state)),
         "active_graduate_id": g["id"] if tt.is_active(next_state) else None,
         "pending_invitation": f"{record['employer_id']}:{g['id']}" if next_state == "invited" else None,
         "data": json.dumps(data, ensure_ascii=False, default=str),
