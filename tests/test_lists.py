@@ -254,3 +254,16 @@ async def test_the_list_query_reads_an_index_in_order(seeded, sql):
     texts = [text for _, text in status_choices()]
     assert len(texts) == len(set(texts)) and ("signing_audit,registration_audit", "签约审核中，等待学院/学校审核") in \
         status_choices()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_renamed_graduate_is_listed_under_the_new_name(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("offline")).json["record"]["id"]
+    before = sql("SELECT updated_at FROM records WHERE id=%s", (rid,))[0]["updated_at"]
+    assert (await f.S.get(f"/api/school/records?name={f.g['name']}")).json["total"] == 1
+    await world.import_rows([{**f.g["row"], "姓名": "覃新名"}])  # EMS corrected the name
+    assert (await f.S.get(f"/api/school/records?name={f.g['name']}")).json["total"] == 0
+    renamed = (await f.S.get("/api/school/records?name=覃新名")).json
+    assert [r["id"] for r in renamed["items"]] == [rid] and renamed["items"][0]["name"] == "覃新名"
+    assert sql("SELECT updated_at FROM records WHERE id=%s", (rid,))[0]["updated_at"] == before
