@@ -17,9 +17,7 @@ from signing.warnings import warning_for
 # only what a list shows (each column is decoded for every row of every page); an export adds a few
 LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.updated_at, r.department, r.level,"
                 " r.graduate_name, JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
-                " g.name, g.id_masked, g.major,"
-                " (SELECT p.agreement_type FROM schools s JOIN provinces p ON p.code=s.province_code"
-                "  WHERE s.id=r.school_id) AS agreement_type")
+                " g.name, g.id_masked, g.major, p.agreement_type")
 EXPORT_COLUMNS = LIST_COLUMNS + ", r.agreement_number, r.created_at, g.student_number"
 
 
@@ -153,7 +151,8 @@ def one_state(filters: dict) -> bool:
 
 
 # the page's records with what the list shows, their ids found first in the index (signing/lists.py)
-PAGE_ROWS = "SELECT {columns} FROM ({{ids}}) page JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id"
+PAGE_ROWS = ("SELECT {columns} FROM ({{ids}}) page JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id"
+             " JOIN schools s ON s.id=r.school_id JOIN provinces p ON p.code=s.province_code")
 
 
 async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
