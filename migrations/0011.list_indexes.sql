@@ -27,11 +27,17 @@ ALTER TABLE records
   ADD KEY ix_list_dept_updated (school_id, cohort, department, listed, updated_at),
   ADD KEY ix_list_dept_state_updated (school_id, cohort, department, listed, state, updated_at),
   ADD KEY ix_list_dept_name (school_id, cohort, department, listed, graduate_name),
-  ADD KEY ix_list_dept_state_name (school_id, cohort, department, listed, state, graduate_name);
+  ADD KEY ix_list_dept_state_name (school_id, cohort, department, listed, state, graduate_name),
+  -- lists over several schools (a province, the ministry): the cohort first, the schools read along the way
+  ADD KEY ix_list_all_updated (cohort, listed, updated_at),
+  ADD KEY ix_list_all_state_updated (cohort, listed, state, updated_at),
+  ADD KEY ix_list_all_name (cohort, listed, graduate_name),
+  ADD KEY ix_list_all_state_name (cohort, listed, state, graduate_name);
 
--- The page count is cached in Redis under the generation of the schools it covers: every change of a record
--- (signing/records_service.py) and every roster import bumps its school's and cohort's generation in the same
--- transaction, so a cached count is never read after a write it does not include.
+-- The page count of a school's or a department's list is cached in Redis under the generation of its school:
+-- every change of a record (signing/records_service.py) and every roster import bumps its school's and
+-- cohort's generation in the same transaction, so a cached count is never read after a write it does not
+-- include.
 CREATE TABLE list_generations (
   school_id INT NOT NULL,
   cohort SMALLINT NOT NULL,

@@ -2,10 +2,11 @@
 
 - Keyset pages: a page is "the next N rows after this sort key", read from an index whose equality prefix is
   the scope and filter and whose next columns are the sort key (migrations/0011), never OFFSET over rows.
-- The page count comes from a count cached in Redis under the *generation* of the schools the list covers.
-  Every change of a record and every roster import bumps its school's and cohort's generation in its own
+- The page count comes from a count cached in Redis. A school's or department's list: under the *generation*
+  of its school and cohort, which every change of a record and every roster import bumps in its own
   transaction (`bump_generation`), so a cached count is never served after a write it does not include, and
-  nothing else invalidates it; the TTL only clears counts of generations gone by.
+  nothing else invalidates it. A province's or the ministry's list (thousands of schools writing): for a
+  minute.
 - A jump to page N walks the index from the nearer end (the cached count says which): an index-only OFFSET
   over row ids, at most half the list, instead of reading rows. Only the jump walks; first, previous, next and
   last pages are keyset reads.
@@ -27,7 +28,8 @@ SORTS = {
     "state": ("r.state", "r.updated_at", "r.id"),
     "name": ("r.graduate_name", "r.id"),
 }
-COUNT_TTL = 3600
+COUNT_TTL = 3600  # a generation's count: only to clear the counts of generations gone by
+WIDE_COUNT_TTL = 60  # the count of a list over several schools may lag their writes by this much
 
 
 async def bump_generation(cur, school_id: int, cohort: int) -> None:
@@ -36,29 +38,22 @@ async def bump_generation(cur, school_id: int, cohort: int) -> None:
                       " ON DUPLICATE KEY UPDATE generation=generation+1", (school_id, cohort))
 
 
-def generation_scope(actor: Actor) -> tuple[str, list]:
-    """The schools whose generations a list of the actor covers (a superset of its scope is enough)."""
-    if actor.role in ("school", "department"):
-        return "school_id=%s", [actor.school_id]
-    if actor.role == "province":
-        return "school_id IN (SELECT id FROM schools WHERE province_code=%s)", [actor.province_code]
-    return "1=1", []
-
-
 async def cached_count(db, redis, actor: Actor, cohort: int, source: str, args: list) -> int:
-    """COUNT(*) of `source` (FROM … WHERE …), cached under the summed generations of the covered schools: a
-    sum of counters that only grow changes whenever one of them does."""
-    scope, scope_args = generation_scope(actor)
-    gen = await db.fetchone(f"SELECT DATABASE() AS d, COALESCE(SUM(generation), 0) AS g, COUNT(*) AS n"
-                            f" FROM list_generations WHERE cohort=%s AND {scope}", [cohort, *scope_args])
+    """COUNT(*) of `source` (FROM … WHERE …), cached. A school's or department's list: under its school's
+    generation, so exact after every write. A province's or the ministry's: for WIDE_COUNT_TTL seconds (their
+    schools write all the time: under a generation they would count again at nearly every request)."""
+    exact = actor.role in ("school", "department")
+    row = await db.fetchone("SELECT DATABASE() AS d, (SELECT generation FROM list_generations"
+                            " WHERE school_id=%s AND cohort=%s) AS g", [actor.school_id, cohort])
+    database, version, ttl = row["d"], (row["g"] or 0) if exact else "recent", COUNT_TTL if exact else WIDE_COUNT_TTL
     # the database is part of the key: several databases may share one Redis (tests, benches)
-    digest = hashlib.sha1(json.dumps([gen["d"], source, args], default=str, ensure_ascii=False).encode()).hexdigest()
-    key = f"lists:count:{digest}:{gen['n']}:{gen['g']}"
+    digest = hashlib.sha1(json.dumps([database, source, args], default=str, ensure_ascii=False).encode()).hexdigest()
+    key = f"lists:count:{digest}:{version}"
     cached = await redis.get(key)
     if cached is not None:
         return int(cached)
     total = (await db.fetchone(f"SELECT COUNT(*) AS n {source}", args))["n"]
-    await redis.set(key, total, ex=COUNT_TTL)
+    await redis.set(key, total, ex=ttl)
     return total
 
 
@@ -109,7 +104,7 @@ async def page_of(db, source: str, args: list, outer: str, sort: str, descending
     (SELECT … FROM ({ids}) page JOIN records r ON r.id=page.id …) reads their columns, sort key included, in the
     same round trip."""
     columns = SORTS[sort]
-    select = "SELECT r.id " + source
+    select = "SELECT STRAIGHT_JOIN r.id " + source  # records first: the order is read from their index
     pages = max(1, -(-total // page_size))
     if cursor:
         page, key, direction = decode_cursor(cursor, columns)
@@ -144,7 +139,7 @@ async def batches(db, source: str, args: list, outer: str, sort: str, descending
     key = None
     while True:
         cond, cond_args = seek(columns, key, descending) if key else ("1=1", [])
-        ids = f"SELECT r.id {source} AND {cond} ORDER BY {order_by(columns, descending)} LIMIT %s"
+        ids = f"SELECT STRAIGHT_JOIN r.id {source} AND {cond} ORDER BY {order_by(columns, descending)} LIMIT %s"
         rows = await db.fetchall(outer.format(ids=ids) + f" ORDER BY {order_by(columns, descending)}",
                                  [*args, *cond_args, size])
         if rows:

@@ -95,12 +95,15 @@ def status_choices() -> list[tuple[str, str]]:
 def list_index(actor: Actor, filters: dict, sort: str) -> str | None:
     """The index of migrations/0011 whose prefix is this list's scope and filter and whose next columns are its
     sort key. Named rather than left to the optimizer, which sometimes preferred a covering range of another
-    index and a sort of it, which is what a keyset page must never do. None for the lists that
-    are not one school's (province, ministry) and for searches by name or ID number (a few rows)."""
-    if actor.role not in ("school", "department") or filters.get("name") or filters.get("id_hash"):
+    index and a sort of it, which is what a keyset page must never do. None for searches by name or ID number
+    (a few rows, sorted)."""
+    if filters.get("name") or filters.get("id_hash"):
         return None
-    department = actor.role == "department" or filters.get("department")
-    return ("ix_list" + ("_dept" if department else "") + ("_state" if sort == "state" or one_state(filters) else "")
+    if actor.role in ("school", "department"):
+        prefix = "ix_list_dept" if actor.role == "department" or filters.get("department") else "ix_list"
+    else:  # several schools: by cohort, the schools read along the way
+        prefix = "ix_list_all"
+    return (prefix + ("_state" if sort == "state" or one_state(filters) else "")
             + ("_name" if sort == "name" else "_updated"))
 
 
