@@ -153,6 +153,12 @@ async def test_a_department_sees_its_department_only(seeded, world, client, sql)
     assert len(rows) == 120 and {r["院系"] for r in rows} == {"工学院"}
     html = (await dept.get("/admin/records")).body.decode()
     assert "共 120 条，第 1/3 页" in html and "文学院" not in html
+    # the province sees its schools' records, newest first, through the cohort-first index
+    province = client()
+    await province.login(await world.user("province", province_code=school["province"]))
+    mine = expected_ids(sql, school)
+    listed = await province.get(f"/api/school/records?page_size=200&department=工学院&cohort={school['cohort']}")
+    assert [i for i in ids(listed) if i in set(mine)] == expected_ids(sql, school, "department='工学院'")
 
 
 @pytest.mark.gen_test(timeout=120)
