@@ -68,7 +68,7 @@ class LiveServer:
         self.thread.join(10)
 
 
-def phone_browser():
+def _chromium(configure):
     assert CHROMIUM and CHROMEDRIVER, "chromium and chromium-driver are missing: scripts/test installs them"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -76,12 +76,22 @@ def phone_browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"):
         options.add_argument(arg)
-    options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}, "userAgent": WECHAT_UA})
+    configure(options)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     return driver
+
+
+def phone_browser():
+    """A phone in WeChat: 390x844, WeChat's user agent (the H5 pages)."""
+    return _chromium(lambda options: options.add_experimental_option("mobileEmulation", {
+        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}, "userAgent": WECHAT_UA}))
+
+
+def desktop_browser(width: int = 1440, height: int = 900):
+    """A staff PC: a 1440x900 window (the console pages)."""
+    return _chromium(lambda options: options.add_argument(f"--window-size={width},{height}"))
 
 
 # Run in the page: what a person would stumble over.

@@ -54,6 +54,8 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/api/school/warnings/(\d+)": ("foreign_school", "/api/school/warnings/{warning}"),
     r"/api/school/statistics": ("own", "/api/school/statistics"),
     r"/api/school/records/export": ("own", "/api/school/records/export"),
+    r"/api/school/records/export\.xlsx": ("own", "/api/school/records/export.xlsx"),
+    r"/api/school/roster-template\.xlsx": ("own", "/api/school/roster-template.xlsx"),
     r"/api/graduate/registrations": ("own", "/api/graduate/registrations"),
     r"/api/graduate/registrations/(archive|hukou)": ("own", "/api/graduate/registrations/archive"),
     r"/api/school/registrations": ("own", "/api/school/registrations?module=archive"),
