@@ -309,6 +309,16 @@ class PageHandler(BaseHandler):
         """A way on from a refusal (e.g. start again), per error code."""
         return None
 
+    def asked_first(self, question: str | None, back: str) -> bool:
+        """Binding and destructive actions are confirmed: the page's dialog adds `confirmed` to the form. Without
+        it (no JavaScript) this answers a page that asks the question and posts the same form again; True then."""
+        if not question or self.get_body_argument("confirmed", ""):
+            return False
+        fields = [(name, value.decode("utf-8", "replace")) for name, values in self.request.body_arguments.items()
+                  if name not in ("_xsrf", "confirmed") for value in values]
+        self.render("wechat/confirm.html", question=question, action=self.request.path, fields=fields, back=back)
+        return True
+
     def _handle_request_exception(self, e: BaseException) -> None:
         e = unavailable_as_domain_error(e)
         if isinstance(e, DomainError) and not self._finished:

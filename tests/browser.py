@@ -111,6 +111,15 @@ for (const el of document.body.querySelectorAll('*')) {
 }
 return problems;
 """
+# What a page weighs before its images: the HTML, its stylesheets and scripts (uncompressed).
+PAGE_BUDGET_BYTES = 50 * 1024
+PAGE_WEIGHT_JS = r"""
+const nav = performance.getEntriesByType('navigation')[0];
+let total = nav ? nav.decodedBodySize : 0;
+for (const r of performance.getEntriesByType('resource'))
+  if (['link', 'script', 'css'].includes(r.initiatorType) || /\.(css|js)(\?|$)/.test(r.name)) total += r.decodedBodySize;
+return total;
+"""
 # Words a graduate must never read: snake_case or kebab-case keys, programming values, English field names.
 RAW_TEXT = re.compile(r"\b[a-z]+(?:[_-][a-z0-9]+)+\b|\b(?:None|null|undefined|NaN|True|False|Traceback)\b"
                       r"|\b(?:postcode|unit_name|type_code|kind|state|action|upload)\b")
@@ -125,6 +134,7 @@ class Journey:
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.steps = 0
+        self.weights: dict[str, int] = {}  # step -> bytes of HTML, CSS and JS (PAGE_WEIGHT_JS), our pages only
 
     def open(self, path: str):
         self.driver.get(self.server.base + path if path.startswith("/") else path)
@@ -144,6 +154,7 @@ class Journey:
         if ours:
             assert self.driver.execute_script(PAGE_PROBLEMS_JS) == [], step
             assert not RAW_TEXT.findall(text), (step, RAW_TEXT.findall(text))
+            self.weights[step] = self.driver.execute_script(PAGE_WEIGHT_JS)
         return text
 
     def fill(self, fields: dict):

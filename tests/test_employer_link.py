@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from handlers.uploads import UPLOAD_BODY_LIMIT
+from handlers.employer_link import EmployerLinkUpload
 from signing.personal import mask_name
 from tests import agreement_photos as photos
 from tests import image_corpus as corpus
@@ -109,7 +109,7 @@ async def test_a_dark_photo_is_refused_on_the_page_with_the_checks_message(world
     html = refused.body.decode()
     assert refused.status == 422 and "照片太暗，请在光线充足的地方重新拍摄" in html and f"/e/{token}/upload" in html
     answer, _ = await raw_post(http_port, f"/e/{token}/upload", {
-        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(UPLOAD_BODY_LIMIT + 1)})
+        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(EmployerLinkUpload.body_limit + 1)})
     assert answer.startswith(b"HTTP/1.1 413") and "照片文件太大".encode() in answer
     assert f.state(rid)["state"] == "agreement_approved"
     assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
