@@ -6,7 +6,7 @@ import tornado.web
 
 from documents.employer_links import AGREEMENT_PAGES, request_link, resolve_link, upload_through_link
 from documents.images import MAX_BYTES
-from handlers.agreements import send_agreement_pdf
+from handlers.agreements import send_agreement_pdf, send_page_preview
 from handlers.base import BaseHandler, api, authorize
 from handlers.errors import status_and_message
 from handlers.uploads import MULTIPART_OVERHEAD, StreamedUpload, file_store
@@ -39,8 +39,15 @@ class EmployerLinkPage(WeChatPage):
 class EmployerLinkPdf(WeChatPage):
     async def get(self, token):
         link = await resolve_link(self.db, self.vault, token)
-        self.set_header("X-Frame-Options", "SAMEORIGIN")  # the link page previews it inline
         await send_agreement_pdf(self, link["record_id"])
+
+
+class EmployerLinkPagePreview(WeChatPage):
+    """The agreement's pages as images on the link page: a phone's webview shows no PDF inline."""
+
+    async def get(self, token, page_number):
+        link = await resolve_link(self.db, self.vault, token)
+        await send_page_preview(self, link["record_id"], int(page_number))
 
 
 @tornado.web.stream_request_body
@@ -71,5 +78,6 @@ routes = [
     (r"/api/records/(\d+)/employer-link", EmployerLinkRequestHandler),
     (r"/e/([^/]+)", EmployerLinkPage),
     (r"/e/([^/]+)/agreement\.pdf", EmployerLinkPdf),
+    (r"/e/([^/]+)/page-(\d)\.png", EmployerLinkPagePreview),
     (r"/e/([^/]+)/upload", EmployerLinkUpload),
 ]

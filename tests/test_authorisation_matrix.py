@@ -96,6 +96,7 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/api/records/(\d+)/employer-link": ("foreign", "/api/records/{record}/employer-link"),
     r"/e/([^/]+)": ("public", "/e/not-a-token"),
     r"/e/([^/]+)/agreement\.pdf": ("public", "/e/not-a-token/agreement.pdf"),
+    r"/e/([^/]+)/page-(\d)\.png": ("public", "/e/not-a-token/page-1.png"),
     r"/e/([^/]+)/upload": ("public", "/e/not-a-token/upload"),
     r"/demo/phones": ("public", "/demo/phones"),
     r"/employer": ("own", "/employer"),

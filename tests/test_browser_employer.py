@@ -10,6 +10,7 @@ import secrets
 import urllib.request
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 from tornado.httpclient import AsyncHTTPClient
 
 from demo.sample_data import make_credit_code
@@ -163,6 +164,8 @@ def test_a_unit_returns_the_stamped_agreement_through_the_sms_link_one_photo_per
     j = Journey(browser, live, "employer-sms-link")
 
     j.open(path)
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(  # the pages' previews, since phones show no PDF inline
+        "return [...document.querySelectorAll('.pages img')].map(i => i.complete && i.naturalWidth > 0)") == [True, True])
     text = j.check("link")
     assert "第2页（单位盖章页）照片" in text and g["name"] not in text
     with urllib.request.urlopen(live.base + path + "/agreement.pdf") as answer:

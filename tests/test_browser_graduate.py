@@ -104,9 +104,9 @@ def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmit
     j.open(f"/wx/records/{invitation}")
     assert "接受签约邀请" in j.check("invitation")
     j.click("form[action$='/act/accept'] button")
-    alert = browser.switch_to.alert
-    assert "确定接受吗" in alert.text
-    alert.accept()
+    j.wait_text(".dialog-body", "确定接受吗")  # the page's own dialog, in WeChat's style
+    j.check("accept-dialog")
+    j.click(".dialog-yes")
     text = j.check("accepted")
     assert "学生已同意签约，等待学校审核" in text and "已完成" in text
 
