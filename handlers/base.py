@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from handlers.errors import status_and_message
 from signing import accounts, policy
 from signing.errors import DomainError
+from signing.records_query import record_detail
 
 log = logging.getLogger("wangqian.http")
 SESSION_COOKIE = "session"
@@ -309,10 +310,15 @@ class PageHandler(BaseHandler):
         """A way on from a refusal (e.g. start again), per error code."""
         return None
 
-    def asked_first(self, question: str | None, back: str) -> bool:
+    async def asked_first_about(self, record_id: int, action: str, question: str | None, back: str) -> bool:
         """Binding and destructive actions are confirmed: the page's dialog adds `confirmed` to the form. Without
-        it (no JavaScript) this answers a page that asks the question and posts the same form again; True then."""
+        it (no JavaScript) this answers a page that asks the question and posts the same form again (True then),
+        once the record is one the caller sees and the action one they may take now; else the action's own
+        refusal follows."""
         if not question or self.get_body_argument("confirmed", ""):
+            return False
+        record = await record_detail(self.db, self.current_user, record_id)
+        if not any(a["action"] == action for a in record["actions"]):
             return False
         fields = [(name, value.decode("utf-8", "replace")) for name, values in self.request.body_arguments.items()
                   if name not in ("_xsrf", "confirmed") for value in values]

@@ -246,7 +246,7 @@ class RecordPage(EmployerPage):
 class RecordActionPage(EmployerPage):
     @employer_page
     async def post(self, record_id, action):
-        if self.asked_first(EMPLOYER_CONFIRM.get(action), f"/employer/records/{int(record_id)}"):
+        if await self.asked_first_about(int(record_id), action, EMPLOYER_CONFIRM.get(action), f"/employer/records/{int(record_id)}"):
             return
         version = self.get_body_argument("version", "")
         await perform(self.db, self.current_user, int(record_id), action, ActionInput(
