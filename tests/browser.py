@@ -172,6 +172,17 @@ class Journey:
         from selenium.webdriver.common.by import By
         self.driver.find_element(By.CSS_SELECTOR, css).click()
 
+    def submit(self, css: str, seconds: float = 30):
+        """Clicks what sends the page away (a form's button, a dialog's 确定) and waits for the next page, so
+        that the next check sees it and not the old one under its loading toast."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.click(css)
+        WebDriverWait(self.driver, seconds).until(ec.staleness_of(old))
+        WebDriverWait(self.driver, seconds).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
     def wait_text(self, css: str, text: str, seconds: float = 15):
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec

@@ -53,7 +53,7 @@ def set_value(browser, name: str, value: str) -> None:
 
 def confirm_dialog(j: Journey, expected: str) -> None:
     j.wait_text(".dialog-body", expected)
-    j.click(".dialog-yes")
+    j.submit(".dialog-yes")
 
 
 def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cancel(live, browser, tmp_path):
@@ -72,12 +72,12 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
             "address": "北京市海淀区中关村大街8号", "contact_name": "李经理", "contact_phone": "1380013",
             "username": f"unit{secrets.token_hex(4)}", "password": "Unit2026pass"}
     j.fill(unit)
-    j.click("form[action='/employer/register'] button[type=submit]")
+    j.submit("form[action='/employer/register'] button[type=submit]")
     text = j.check("register-refused")
     assert "请修改标出的项目：联系人手机" in text and "格式不正确，请检查" in text
     assert browser.find_element("name", "name").get_attribute("value") == unit["name"]
     j.fill({"contact_phone": "13800138001", "password": unit["password"]})
-    j.click("form[action='/employer/register'] button[type=submit]")
+    j.submit("form[action='/employer/register'] button[type=submit]")
     text = j.check("certification-empty")
     assert "注册成功" in text and "待平台审核认证" in text
 
@@ -85,7 +85,7 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
         photo = tmp_path / f"{document}.jpg"
         photo.write_bytes(corpus.sharp_stamped_jpeg())
         browser.find_element("id", f"file_{document}").send_keys(str(photo))
-        j.click(f"form[action$='/{document}'] button[type=submit]")
+        j.submit(f"form[action$='/{document}'] button[type=submit]")
         assert "照片已上传" in j.check(f"certification-{document}")
     assert len(browser.find_elements("css selector", ".thumb img")) == 2
     employer_id = live.call(live.app.db.fetchone("SELECT id FROM employers WHERE credit_code=%s",
@@ -95,7 +95,7 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
     j.open("/employer/invite")
     assert "第一步：查找毕业生" in j.check("search")
     j.fill({"name": g["name"], "id_number": g["id_number"]})
-    j.click("button[type=submit]")
+    j.submit("button[type=submit]")
     text = j.check("invite-form")
     assert g["name"] in text and "第二步" in text
     assert browser.find_element("name", "unit_name").get_attribute("value") == unit["name"]
@@ -109,8 +109,7 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
     record_id = int(browser.current_url.split("/employer/records/")[1].split("?")[0])
     j.open("/employer")
     assert g["name"] in j.check("invitations") and "撤回签约邀请" in browser.page_source
-    j.click("button.link")  # 退出登录
-    j.wait_text("header", "用人单位登录")
+    j.submit("button.link")  # 退出登录
 
     enter_through_wechat(j, g)
     assert "待您处理：接受签约邀请、拒绝签约邀请" in j.check("graduate-records")
@@ -123,10 +122,9 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
 
     j.open("/employer")  # a graduate's session is not an employer's: to the login page
     j.fill({"username": unit["username"], "password": unit["password"]})
-    j.click("button[type=submit]")
-    j.wait_text("main", "签约完成")
+    j.submit("button[type=submit]")
     assert "待处理：申请解约" in j.check("employer-list-signed")
-    j.click("a.cell")
+    j.submit("a.cell")
     assert "查看电子协议书" in j.check("employer-signed")
     j.fill({"explanation": "岗位调整，经协商解除"})
     j.click("form[action$='/act/request_cancel'] button[type=submit]")
@@ -137,7 +135,7 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
     openid = live.call(live.app.db.fetchone("SELECT wechat_openid FROM users WHERE username=%s",
                                             (g["username"],)))["wechat_openid"]
     j.wait_text("header", "模拟微信授权")
-    j.click(f"form:has(input[value='{openid}']) button[type=submit]")
+    j.submit(f"form:has(input[value='{openid}']) button[type=submit]")
     text = j.check("graduate-cancel-request")
     assert "岗位调整，经协商解除" in text
     j.click("form[action$='/act/accept_cancel'] button")
@@ -176,13 +174,13 @@ def test_a_unit_returns_the_stamped_agreement_through_the_sms_link_one_photo_per
         (tmp_path / f"{name}.jpg").write_bytes(content)
     browser.find_element("id", "page_1").send_keys(str(tmp_path / "dark.jpg"))
     browser.find_element("id", "page_2").send_keys(str(tmp_path / "page2.jpg"))
-    j.click("button[type=submit]")
+    j.submit("button[type=submit]")
     assert "照片太暗" in j.check("link-refused")
 
     browser.find_element("id", "page_1").send_keys(str(tmp_path / "page1.jpg"))
     browser.find_element("id", "page_2").send_keys(str(tmp_path / "page2.jpg"))
     assert len(browser.find_elements("css selector", ".thumb img")) == 2
-    j.click("button[type=submit]")
+    j.submit("button[type=submit]")
     text = j.check("link-done")
     assert "回传成功" in text and "2张照片" in text
     state = live.call(live.app.db.fetchone("SELECT state FROM records WHERE id=%s", (record_id,)))["state"]
