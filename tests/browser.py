@@ -175,12 +175,19 @@ class Journey:
     def submit(self, css: str, seconds: float = 30):
         """Clicks what sends the page away (a form's button, a dialog's 确定) and waits for the next page, so
         that the next check sees it and not the old one under its loading toast."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
         old = self.driver.find_element(By.TAG_NAME, "html")
         self.click(css)
-        WebDriverWait(self.driver, seconds).until(ec.staleness_of(old))
+
+        def old_page_gone(_driver) -> bool:
+            try:
+                old.is_enabled()
+            except WebDriverException:  # stale, or "does not belong to the document" mid-navigation
+                return True
+            return False
+        WebDriverWait(self.driver, seconds).until(old_page_gone)
         WebDriverWait(self.driver, seconds).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def wait_text(self, css: str, text: str, seconds: float = 15):
