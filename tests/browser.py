@@ -157,6 +157,12 @@ class Journey:
             self.weights[step] = self.driver.execute_script(PAGE_WEIGHT_JS)
         return text
 
+    def assert_light(self) -> None:
+        """Every page of the journey under PAGE_BUDGET_BYTES before images; prints the heaviest."""
+        step, weight = max(self.weights.items(), key=lambda sw: sw[1])
+        print(f"{self.dir.name}: heaviest page {step}, {weight} bytes of HTML, CSS and JS")
+        assert weight <= PAGE_BUDGET_BYTES, self.weights
+
     def fill(self, fields: dict):
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select

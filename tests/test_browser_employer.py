@@ -18,7 +18,7 @@ from documents.employer_links import request_link
 from signing.records_service import ActionInput, perform, start
 from tests import agreement_photos as photos
 from tests import image_corpus as corpus
-from tests.browser import PAGE_BUDGET_BYTES, Journey, LiveServer, phone_browser
+from tests.browser import Journey, LiveServer, phone_browser
 from tests.flows import UNIT
 from tests.support import Client, World
 from tests.test_browser_graduate import actor, enter_through_wechat
@@ -143,7 +143,7 @@ def test_employer_registers_invites_the_graduate_accepts_and_both_agree_to_cance
     assert "已完成" in j.check("graduate-cancel-accepted")
     assert live.call(live.app.db.fetchone("SELECT state FROM records WHERE id=%s", (record_id,)))["state"] == \
         "cancel_audit_online"
-    assert max(j.weights.values()) <= PAGE_BUDGET_BYTES, j.weights
+    j.assert_light()
 
 
 def test_a_unit_returns_the_stamped_agreement_through_the_sms_link_one_photo_per_page(live, browser, tmp_path):
@@ -185,4 +185,4 @@ def test_a_unit_returns_the_stamped_agreement_through_the_sms_link_one_photo_per
     assert "回传成功" in text and "2张照片" in text
     state = live.call(live.app.db.fetchone("SELECT state FROM records WHERE id=%s", (record_id,)))["state"]
     assert state == "signing_audit"
-    assert max(j.weights.values()) <= PAGE_BUDGET_BYTES, j.weights
+    j.assert_light()

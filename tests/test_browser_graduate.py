@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from signing import clock
 from signing.accounts import load_actor
 from signing.records_service import ActionInput, perform, start
-from tests.browser import PAGE_BUDGET_BYTES, Journey, LiveServer, phone_browser
+from tests.browser import Journey, LiveServer, phone_browser
 from tests.flows import REJECT, UNIT
 from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
@@ -86,6 +86,7 @@ def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_
     browser.find_element("link text", "返回我的记录").click()
     text = j.check("records-active")
     assert "办结" in text and "已签就业协议，登记信息 ›" not in text
+    j.assert_light()
 
 
 def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmits_a_returned_application(
@@ -135,6 +136,7 @@ def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmit
     j.submit("button[name=submit]")
     text = j.check("resubmitted")
     assert "就业协议审核中，等待学校审核" in text and "北京示范科技股份有限公司" in text
+    j.assert_light()
 
 
 def test_graduate_binds_with_an_sms_code_and_registers_further_study_with_its_proof(live, browser, tmp_path):
@@ -173,4 +175,4 @@ def test_graduate_binds_with_an_sms_code_and_registers_further_study_with_its_pr
     j.submit("button[name=submit]")
     text = j.check("destination-submitted")
     assert "北京大学" in text and "已完成：提交审核" in text
-    assert max(j.weights.values()) <= PAGE_BUDGET_BYTES, j.weights
+    j.assert_light()
