@@ -122,7 +122,8 @@ async def resolve_link(db, vault, token: str, now: datetime | None = None) -> di
     return link
 
 
-async def upload_through_link(db, store: FileStore, link: dict, photos: list[bytes], ip: str | None = None) -> list[dict]:
+async def upload_through_link(db, store: FileStore, link: dict, photos: list[bytes],
+                              ip: str | None = None) -> list[dict]:
     """The unit's stamped copy, one photo per page (at most AGREEMENT_PAGES): each photo checked on its own
     (type, size, light, focus; read and compared with this agreement), the red seal over the set (the seal is on
     one page, the signature page: a seal on at least one photo). All are stored as the graduate's uploads
@@ -133,20 +134,22 @@ async def upload_through_link(db, store: FileStore, link: dict, photos: list[byt
     if len(photos) > AGREEMENT_PAGES:
         raise DomainError("upload_too_many_photos")
     facts = await recognition.agreement_facts(db, link["record_id"])
+
+    async def accept(content: bytes, check_as: str | None = None) -> dict:
+        return await accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
+                                   uploaded_by=None, facts=facts, shown_name=link["graduate_name"],
+                                   check_as=check_as)
+
     uploads, sealed = [], False
     try:
         for content in photos:
-            def accept(check_as=None, content=content):
-                return accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
-                                     uploaded_by=None, facts=facts, shown_name=link["graduate_name"],
-                                     check_as=check_as)
             try:
-                uploads.append(await accept())
+                uploads.append(await accept(content))
                 sealed = True
             except DomainError as exc:
                 if exc.code != "image_no_seal":
                     raise
-                uploads.append(await accept(UNSEALED_PAGE_CHECKS))  # a page without the seal: the set decides
+                uploads.append(await accept(content, UNSEALED_PAGE_CHECKS))  # unsealed page: the set decides
         if not sealed:
             raise DomainError("image_no_seal_on_any_page")
         actor = Actor(user_id=None, role="employer_link", ip=ip,

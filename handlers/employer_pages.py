@@ -20,7 +20,7 @@ from handlers.employers import (
     register_employer,
 )
 from handlers.errors import status_and_message
-from handlers.pages import CONFIRM, UNIT_FIELDS, form_problems
+from handlers.pages import CONFIRM, UNIT_FIELDS, form_data, form_problems
 from handlers.uploads import StreamedUpload, store_certification_document
 from signing import accounts, clock
 from signing import transitions as tt
@@ -147,15 +147,17 @@ class HomePage(EmployerPage):
                     records=await own_records(self.db, self.current_user), button_text=EMPLOYER_BUTTONS)
 
 
-class CertificationPage(EmployerPage):
-    async def show(self, errors: dict[str, str] | None = None):
-        self.render("employer/certification.html", employer=await self.employer(), status=CERTIFICATION_TEXT,
-                    documents=DOCUMENTS, errors=errors or {}, registered=self.get_query_argument("registered", None),
-                    done=self.get_query_argument("done", None))
+async def show_certification(page: EmployerPage, errors: dict[str, str] | None = None) -> None:
+    """The status and the two documents; `errors`: a refused photo's reason beside its document."""
+    page.render("employer/certification.html", employer=await page.employer(), status=CERTIFICATION_TEXT,
+                documents=DOCUMENTS, errors=errors or {}, registered=page.get_query_argument("registered", None),
+                done=page.get_query_argument("done", None))
 
+
+class CertificationPage(EmployerPage):
     @employer_page
     async def get(self):
-        await self.show()
+        await show_certification(self)
 
 
 @tornado.web.stream_request_body
@@ -176,7 +178,7 @@ class CertificationUploadPage(StreamedUpload, EmployerPage):
             if not exc.code.startswith(("image_", "upload_")):
                 raise
             self.refused(exc)
-            await CertificationPage.show(self, {document: status_and_message(exc.code, exc.message)[1]})
+            await show_certification(self, {document: status_and_message(exc.code, exc.message)[1]})
             return
         self.redirect(f"/employer/certification?done={document}")
 
@@ -213,12 +215,7 @@ class InvitePage(EmployerPage):
                 return
             await self.show("invite", graduate, identity)
             return
-        data = {name: arg(name, "").strip() for name, _, _ in UNIT_FIELDS}
-        data = {k: v for k, v in data.items() if v}
-        if arg("takes_hukou_archive", ""):
-            data["takes_hukou_archive"] = arg("takes_hukou_archive") == "yes"
-        if arg("supplementary_terms", "").strip():
-            data["supplementary_terms"] = arg("supplementary_terms").strip()
+        data = form_data(self, "online")  # the agreement's unit and job fields, as the graduate's forms read them
         deadline = arg("deadline", "").strip().replace("T", " ")
         try:
             body = validate(InvitationBody, {**identity, "deadline": deadline, "data": data})
@@ -238,15 +235,16 @@ class RecordPage(EmployerPage):
     @employer_page
     async def get(self, record_id):
         record = await record_detail(self.db, self.current_user, int(record_id))
-        self.render("employer/record.html", r=record, done=self.get_query_argument("done", None), action_text=tt.ACTION_TEXT,
-                    unit_fields=UNIT_FIELDS, button_text=EMPLOYER_BUTTONS, confirm=EMPLOYER_CONFIRM,
-                    cancel_reasons=CANCEL_REASONS)
+        self.render("employer/record.html", r=record, done=self.get_query_argument("done", None),
+                    action_text=tt.ACTION_TEXT, unit_fields=UNIT_FIELDS, button_text=EMPLOYER_BUTTONS,
+                    confirm=EMPLOYER_CONFIRM, cancel_reasons=CANCEL_REASONS)
 
 
 class RecordActionPage(EmployerPage):
     @employer_page
     async def post(self, record_id, action):
-        if await self.asked_first_about(int(record_id), action, EMPLOYER_CONFIRM.get(action), f"/employer/records/{int(record_id)}"):
+        back = f"/employer/records/{int(record_id)}"
+        if await self.asked_first_about(int(record_id), action, EMPLOYER_CONFIRM.get(action), back):
             return
         version = self.get_body_argument("version", "")
         await perform(self.db, self.current_user, int(record_id), action, ActionInput(

@@ -148,6 +148,7 @@ async def find_graduate(handler: BaseHandler, name: str, id_number: str) -> dict
         " ORDER BY g.cohort DESC LIMIT 1", (id_hash_of(handler, id_number), name.strip()))
     if graduate is None or graduate["status"] != "valid":
         raise DomainError("graduate_not_found")
+    graduate["may_sign"] = graduate["training_mode"] not in ("21", "41")  # 定向/委培 only file a supplement
     return graduate
 
 
@@ -175,7 +176,7 @@ class GraduateSearchHandler(BaseHandler):
         g = await find_graduate(self, body.name, body.id_number)
         self.write_json({"graduate": {"name": g["name"], "school_name": g["school_name"], "department": g["department"],
                                       "major": g["major"], "level": g["level"], "cohort": g["cohort"],
-                                      "may_sign": g["training_mode"] not in ("21", "41")}})
+                                      "may_sign": g["may_sign"]}})
 
 
 class InvitationsHandler(BaseHandler):
