@@ -12,6 +12,7 @@ from handlers.records import id_hash_of
 from signing import clock
 from signing.accounts import check_password_strength, hash_password
 from signing.actors import Actor
+from signing.eligibility import may_sign
 from signing.errors import DomainError
 from signing.oplog import record_operation
 from signing.personal import credit_code_problem, is_valid_phone, mask_phone
@@ -148,7 +149,7 @@ async def find_graduate(handler: BaseHandler, name: str, id_number: str) -> dict
         " ORDER BY g.cohort DESC LIMIT 1", (id_hash_of(handler, id_number), name.strip()))
     if graduate is None or graduate["status"] != "valid":
         raise DomainError("graduate_not_found")
-    graduate["may_sign"] = graduate["training_mode"] not in ("21", "41")  # 定向/委培 only file a supplement
+    graduate["may_sign"] = may_sign(graduate["training_mode"])
     return graduate
 
 
