@@ -1,0 +1,78 @@
+"""Uploads beside other requests: /api/me's p99 while four graduates upload 12-megapixel photos at once, against
+its p99 with no upload, rounds interleaved in one run (target ≤ 2×). The photo checks run in a process pool
+(documents/uploads.py); in a thread of the server they held its GIL and other requests waited.
+
+    .venv/bin/python -m bench.bench_uploads [--rounds 3] [--requests 600]
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+import urllib.request
+import uuid
+
+from bench.bench_http import login
+from bench.common import bench_env, drop_database, run, service
+from bench.loadgen import measure
+from tests.image_corpus import phone_photo
+
+
+def upload(base: str, cookie: str, photo: bytes) -> int:
+    boundary, token = uuid.uuid4().hex, uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n"
+            "Content-Type: image/jpeg\r\n\r\n").encode() + photo + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(base + "/api/uploads?kind=destination-proof", data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-XSRFToken": token,
+        "Cookie": f"{cookie}; _xsrf={token}"})
+    try:
+        with urllib.request.urlopen(request) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def keep_uploading(base: str, cookie: str, photo: bytes, stop: threading.Event, statuses: list) -> None:
+    while not stop.is_set():
+        statuses.append(upload(base, cookie, photo))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=600)
+    args = parser.parse_args()
+    env = bench_env()
+    run(["migrate"], env)
+    run(["demo"], env)
+    photo = phone_photo((4000, 3000))
+    try:
+        with service(env) as base:
+            me_cookie = login(base, "school_admin", "demo2026pass")
+            uploaders = [login(base, f"grad{i}", "demo2026pass") for i in range(1, 5)]
+            load = dict(concurrency=4, requests=args.requests, headers={"Cookie": me_cookie})
+            measure(base + "/api/me", **load)  # warm-up
+            idle, busy, statuses = [], [], []
+            for _ in range(args.rounds):
+                idle.append(measure(base + "/api/me", **load)["p99_ms"])
+                stop = threading.Event()
+
+                threads = [threading.Thread(target=keep_uploading, args=(base, c, photo, stop, statuses))
+                           for c in uploaders]
+                for t in threads:
+                    t.start()
+                busy.append(measure(base + "/api/me", **load)["p99_ms"])
+                stop.set()
+                for t in threads:
+                    t.join()
+        idle_p99, busy_p99 = sorted(idle)[len(idle) // 2], sorted(busy)[len(busy) // 2]
+        ratio = busy_p99 / idle_p99
+        print(f"Uploads benchmark: /api/me at 4 connections, {args.rounds} rounds interleaved (median of rounds)")
+        print(f"  idle p99 {idle_p99:.1f} ms; during 4 concurrent 12 MP uploads p99 {busy_p99:.1f} ms;"
+              f" ratio {ratio:.2f} (target <= 2: {'met' if ratio <= 2 else 'not met'})")
+        print(f"  uploads answered: {len(statuses)} ({sorted(set(statuses))})")
+    finally:
+        drop_database(env)
+
+
+if __name__ == "__main__":
+    main()
