@@ -32,7 +32,10 @@ MAX_JPEG_PIXELS = 120_000_000
 # text. Proofs (admission notices, certificates, screenshots, site photos) carry larger text.
 MIN_SHORT_SIDE = {"stamped-agreement": 720, "paper-agreement": 720, "cancellation-letter": 720,
                   "destination-proof": 480}
-MAX_LONG_SIDE = 4000  # what we store: enough to zoom into a stamp, no more
+MAX_LONG_SIDE = 2400  # what we store: an A4 page at about 200 dpi, enough to zoom into a stamp and read it
+# A JPEG is decoded at a reduced DCT scale (1/2, 1/4, 1/8) down to this share of MAX_LONG_SIDE: a 12 MP phone
+# photo at 1/2 (2000 px long) costs a quarter of a full decode, which was most of the check.
+JPEG_DRAFT_SHARE = 0.8
 JPEG_QUALITY = 85
 
 # Quality metrics are computed on a copy about this long (fast, and phone noise averages out).
@@ -209,9 +212,10 @@ def _open(data: bytes, fmt: str) -> Image.Image:
 
 
 def _decode_oriented(img: Image.Image) -> Image.Image:
-    """Decode (a JPEG at a reduced DCT scale when that still covers MAX_LONG_SIDE) and apply EXIF orientation."""
+    """Decode (a JPEG at a reduced DCT scale when that still gives JPEG_DRAFT_SHARE of MAX_LONG_SIDE) and apply
+    EXIF orientation."""
     width, height = img.size
-    scale = min(1.0, MAX_LONG_SIDE / max(width, height))
+    scale = min(1.0, MAX_LONG_SIDE * JPEG_DRAFT_SHARE / max(width, height))
     if img.format in ("JPEG", "MPO") and scale < 1:
         img.draft(None, (max(1, int(width * scale)), max(1, int(height * scale))))
     if img.width * img.height > MAX_PIXELS:  # a JPEG that DCT scaling could not bring down enough

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -28,7 +29,7 @@ VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "min
 READ_KINDS = ("stamped-agreement", "paper-agreement")  # photos of an agreement: read and compared (recognition.py)
 
 
-CHECK_PROCESSES = 2
+CHECK_PROCESSES = max(1, (os.cpu_count() or 2) // 2)  # half the cores: the server's own requests keep the rest
 _checks: ProcessPoolExecutor | None = None
 
 
@@ -44,7 +45,7 @@ def _check_pool() -> ProcessPoolExecutor:
 
 
 async def checked_photo(kind: str, data: bytes) -> CheckedImage:
-    """check_image in a process of its own: decoding, analysing and re-encoding a 12 MP photo holds the GIL for
+    """check_image in a process of its own (a pool of half the cores): decoding, analysing and re-encoding a 12 MP photo holds the GIL for
     long stretches, which in a thread of the server delayed every other request (p99 of /api/me ×15 during four
     uploads). A photo that kills its process (the kernel's OOM killer) is tried once more, then refused."""
     global _checks

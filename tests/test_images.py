@@ -137,7 +137,7 @@ def test_check_image_caps_the_long_side():
 
 def test_check_image_decodes_a_48_megapixel_jpeg_at_reduced_scale():
     checked = check_image("destination-proof", sample("jpeg_48_megapixels"))
-    assert (checked.width, checked.height) == (4000, 3000)
+    assert (checked.width, checked.height) == (2000, 1500)  # 8000x6000 decoded at 1/4
 
 
 def test_check_image_refuses_bombs_from_the_header_without_decoding():
@@ -147,13 +147,10 @@ def test_check_image_refuses_bombs_from_the_header_without_decoding():
         assert time.perf_counter() - started < 0.5
 
 
-def test_check_image_checks_a_12_megapixel_phone_photo_quickly():
-    data = sample("phone_photo")
-    check_image("stamped-agreement", data)  # warm-up
-    started = time.perf_counter()
-    checked = check_image("stamped-agreement", data)
-    assert time.perf_counter() - started < 1.5  # about 0.3 s on a developer machine
-    assert (checked.width, checked.height) == (4000, 3000)
+def test_check_image_decodes_a_12_megapixel_phone_photo_at_half_scale():
+    """A quarter of the pixels to decode, analyse and encode (its time: bench/bench_documents.py)."""
+    checked = check_image("stamped-agreement", sample("phone_photo"))
+    assert (checked.width, checked.height) == (2000, 1500)
 
 
 def test_check_image_is_thread_safe_and_deterministic():
