@@ -67,6 +67,8 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/admin/settings": ("own", "/admin/settings"),
     r"/admin/roster": ("own", "/admin/roster"),
     r"/admin/registrations": ("own", "/admin/registrations?module=archive"),
+    r"/admin/warnings": ("own", "/admin/warnings"),
+    r"/admin/operations": ("own", "/admin/operations"),
     r"/wechat/callback": ("public", "/wechat/callback"),
     r"/wx/oauth": ("public", "/wx/oauth"),
     r"/wx/oauth/callback": ("public", "/wx/oauth/callback?code=x&state=y"),

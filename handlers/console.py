@@ -1,0 +1,72 @@
+"""Staff console pages beyond the records and audit (handlers/admin.py): 预警单位 and 操作日志. Each page asks
+signing/policy.py who may see it and reuses the services of the JSON API."""
+from __future__ import annotations
+
+from handlers.admin import AdminPage, staff_page
+from handlers.errors import status_and_message
+from signing import policy, warnings
+from signing.actors import ROLE_NAMES
+from signing.errors import DomainError
+
+OPLOG_PAGE_SIZE = 50
+
+
+class WarningsPage(AdminPage):
+    """预警单位: the school's own marks (mark, unmark) and the units marked nationwide."""
+
+    async def show(self, notice: str | None = None, error: str | None = None, form: dict | None = None):
+        policy.require(self.current_user, "warnings.read")
+        actor = self.current_user
+        own = await warnings.school_warnings(self.db, actor.school_id) if actor.school_id else []
+        self.render("admin/warnings.html", own=own, nationwide=await warnings.nationwide_warnings(self.db),
+                    categories=warnings.CATEGORIES, threshold=warnings.NATIONWIDE_SCHOOLS, notice=notice,
+                    error=error, form=form or {}, writable=policy.allowed(actor, "warnings.write"), actor=actor)
+
+    @staff_page
+    async def get(self):
+        notice = {"marked": "已标记为预警单位", "removed": "已取消预警"}.get(self.get_query_argument("done", ""))
+        await self.show(notice=notice)
+
+    @staff_page
+    async def post(self):
+        policy.require(self.current_user, "warnings.write")
+        arg = self.get_body_argument
+        if arg("form", "") == "remove":
+            warning_id = arg("id", "")
+            if not warning_id.isdigit():
+                raise DomainError("not_found")
+            await warnings.remove(self.db, self.current_user, int(warning_id))
+            self.redirect("/admin/warnings?done=removed")
+            return
+        form = {k: arg(k, "").strip() for k in ("credit_code", "unit_name", "category", "note")}
+        try:
+            await warnings.mark(self.db, self.current_user, form["credit_code"], form["unit_name"], form["category"],
+                                form["note"] or None)
+        except DomainError as exc:  # the form comes back with the values kept and the reason beside it
+            self.set_status(status_and_message(exc.code)[0])
+            await self.show(error=status_and_message(exc.code, exc.message)[1], form=form)
+            return
+        self.redirect("/admin/warnings?done=marked")
+
+
+class OperationLogPage(AdminPage):
+    """操作日志 within the caller's scope (policy.oplog_scope), newest first, paged."""
+
+    @staff_page
+    async def get(self):
+        policy.require(self.current_user, "oplog.read")
+        raw = self.get_query_argument("page", "1")
+        page = int(raw) if raw.isdigit() and 1 <= int(raw) <= 100000 else 1
+        cond, args = policy.oplog_scope(self.current_user)
+        rows = await self.db.fetchall(
+            "SELECT id, role, actor_name, summary, ip, created_at FROM operation_log"
+            f" WHERE {cond} ORDER BY id DESC LIMIT %s OFFSET %s",
+            [*args, OPLOG_PAGE_SIZE + 1, (page - 1) * OPLOG_PAGE_SIZE])
+        self.render("admin/operations.html", rows=rows[:OPLOG_PAGE_SIZE], more=len(rows) > OPLOG_PAGE_SIZE,
+                    page=page, role_names=ROLE_NAMES, actor=self.current_user)
+
+
+routes = [
+    (r"/admin/warnings", WarningsPage),
+    (r"/admin/operations", OperationLogPage),
+]

@@ -1,0 +1,70 @@
+"""Console pages beyond the records: 预警单位 (mark, unmark, nationwide list) and 操作日志, each for its roles."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from demo.sample_data import make_credit_code
+from tests.test_admin_pages import form_post, staff
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_warning_units_marked_by_five_schools_show_nationally(world, client, sql):
+    code = make_credit_code(4242)
+    schools = [await world.school() for _ in range(5)]
+    first = await staff(world, client, school_id=schools[0]["id"])
+    # a refused mark comes back with the reason and the values kept; nothing is written
+    bad = await form_post(first, "/admin/warnings", {"credit_code": code[:-1], "unit_name": "南山预警有限公司",
+                                                      "category": "fake"})
+    page = bad.body.decode()
+    assert bad.status == 400 and 'value="南山预警有限公司"' in page and 'notice error' in page
+    assert sql("SELECT COUNT(*) n FROM employer_warnings WHERE credit_code LIKE %s", (code[:-1] + "%",))[0]["n"] == 0
+    no_category = await form_post(first, "/admin/warnings", {"credit_code": code, "unit_name": "南山预警有限公司"})
+    assert no_category.status == 400 and "预警类型应为" in no_category.body.decode()
+
+    for school in schools[:4]:
+        c = first if school is schools[0] else await staff(world, client, school_id=school["id"])
+        done = await form_post(c, "/admin/warnings", {"credit_code": code, "unit_name": "南山预警有限公司",
+                                                       "category": "fake", "note": "招聘信息与实际不符"})
+        assert done.status == 302 and done.headers["Location"] == "/admin/warnings?done=marked", done
+    province = await staff(world, client, role="province", province_code=schools[0]["province"])
+    assert code not in (await province.get("/admin/warnings")).body.decode()  # 4 schools: not yet nationwide
+    fifth = await staff(world, client, school_id=schools[4]["id"])
+    assert (await form_post(fifth, "/admin/warnings", {"credit_code": code, "unit_name": "南山预警有限公司",
+                                                        "category": "violation"})).status == 302
+    nationwide = (await province.get("/admin/warnings")).body.decode().split("全国预警单位")[1]
+    assert code in nationwide and "<td>5</td>" in nationwide
+    assert "标记预警单位" not in (await province.get("/admin/warnings")).body.decode()  # provinces only read
+
+    own = (await first.get("/admin/warnings?done=marked")).body.decode()
+    assert "已标记为预警单位" in own and "5（全国预警）" in own
+    warning_id = re.search(r'name="id" value="(\d+)"', own).group(1)
+    removed = await form_post(first, "/admin/warnings", {"form": "remove", "id": warning_id})
+    assert removed.status == 302 and removed.headers["Location"] == "/admin/warnings?done=removed"
+    assert code not in (await province.get("/admin/warnings")).body.decode()  # 4 again
+    # another school cannot remove a mark that is not its own
+    other_id = sql("SELECT id FROM employer_warnings WHERE school_id=%s", (schools[1]["id"],))[0]["id"]
+    assert (await form_post(fifth, "/admin/warnings", {"form": "remove", "id": other_id})).status == 404
+
+    log = (await first.get("/admin/operations")).body.decode()
+    assert "取消预警单位：南山预警有限公司" in log and "标记预警单位：南山预警有限公司" in log and "学校用户" in log
+    assert "南山预警" in (await province.get("/admin/operations")).body.decode()
+    fifth_log = (await fifth.get("/admin/operations")).body.decode()  # only its own school's entries
+    assert "标记预警单位：南山预警有限公司" in fifth_log and "取消预警单位" not in fifth_log
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_console_pages_only_for_their_roles(world, client):
+    school = await world.school()
+    department = await staff(world, client, role="department", school_id=school["id"], department="计算机学院")
+    assert (await department.get("/admin/operations")).status == 403
+    assert (await department.get("/admin/warnings")).status == 200
+    assert 'href="/admin/operations"' not in (await department.get("/admin")).body.decode()
+    no_module = await staff(world, client, school_id=school["id"], permissions={"employment": "none"})
+    assert (await no_module.get("/admin/warnings")).status == 403
+    read_only = await staff(world, client, school_id=school["id"], permissions={"employment": "read_only"})
+    assert (await form_post(read_only, "/admin/warnings", {"credit_code": make_credit_code(4243),
+                                                            "unit_name": "只读单位", "category": "fake"})).status == 403
+    anonymous = client()
+    assert (await anonymous.get("/admin/warnings")).headers["Location"].startswith("/admin/login?next=")
