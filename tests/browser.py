@@ -84,6 +84,22 @@ def phone_browser():
     return driver
 
 
+def desktop_browser():
+    """Headless Chromium as a staff member's PC (1440x900) for the console pages."""
+    assert CHROMIUM and CHROMEDRIVER, "chromium and chromium-driver are missing: scripts/test installs them"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN",
+                "--window-size=1440,900"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
 # Run in the page: what a person would stumble over.
 PAGE_PROBLEMS_JS = r"""
 const problems = [];
