@@ -117,19 +117,39 @@ class RecordsPage(AdminPage):
         return validate(RecordListQuery, args)
 
 
+UPLOAD_KINDS = {"stamped-agreement": "盖章就业协议书", "paper-agreement": "纸质就业协议书",
+                "cancellation-letter": "解约函", "destination-proof": "去向证明材料"}
+# actions that cannot be taken back: the page asks for confirmation before sending them
+IRREVERSIBLE = ("reject", "force_cancel", "pass_unilateral", "void")
+
+
 class AuditPage(AdminPage):
-    @staff_page
-    async def get(self, record_id):
-        record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+    async def show(self, record_id: int, error: dict | None = None):
+        """The record with its actions; `error` ({action, message, form}) puts a refusal beside its form."""
+        record = await record_detail(self.db, self.current_user, record_id, audit_view=True)
         await recognition.annotate_uploads(self.db, record)
+        data = record["data"] or {}
         record["unit_registration"] = await registration_status(
-            self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))
+            self.redis, self.config.credit_service_url, data.get("credit_code"))
+        destination = None
+        if data.get("type_code"):
+            destination = await self.db.fetchone("SELECT name, fields FROM destination_types WHERE code=%s",
+                                                 (data["type_code"],))
+            if destination:
+                destination["labels"] = {f["name"]: f["label"] for f in json.loads(destination["fields"])}
+        done = self.get_query_argument("done", None)
         self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,
                     code_lists=CODE_LISTS, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
-                    done=self.get_query_argument("done", None), action_text=tt.ACTION_TEXT, actor=self.current_user)
+                    destination=destination, upload_kinds=UPLOAD_KINDS, irreversible=IRREVERSIBLE,
+                    done=None if error else done, error=error or {}, action_text=tt.ACTION_TEXT,
+                    actor=self.current_user)
+
+    @staff_page
+    async def get(self, record_id):
+        await self.show(int(record_id))
 
 
-class AuditActionPage(AdminPage):
+class AuditActionPage(AuditPage):
     @staff_page
     async def post(self, record_id, action):
         arg = self.get_body_argument
@@ -138,9 +158,19 @@ class AuditActionPage(AdminPage):
         if action == "edit_destination":  # destination fields arrive one input each
             changes = {"fields": {k[6:]: v for k, v in changes.items() if k.startswith("field_")}}
         version = arg("version", "")
-        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-            version=int(version) if version.isdigit() else None, reason=arg("reason", None) or None,
-            explanation=arg("explanation", "").strip() or None, changes=changes or None))
+        reason, explanation = arg("reason", "").strip(), arg("explanation", "").strip()
+        try:
+            await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+                version=int(version) if version.isdigit() else None, reason=reason or None,
+                explanation=explanation or None, changes=changes or None))
+        except DomainError as exc:
+            status, message = status_and_message(exc.code, exc.message)
+            if status in (401, 403, 404):  # not the caller's record: no page to re-render
+                raise
+            self.set_status(status)  # the refused form comes back with its values and the reason beside it
+            await self.show(int(record_id), {"action": action, "message": message,
+                                             "form": {"reason": reason, "explanation": explanation}})
+            return
         self.redirect(f"/admin/records/{int(record_id)}?done={action}")
 
 
