@@ -123,7 +123,7 @@ UPLOAD_KINDS = {"stamped-agreement": "盖章就业协议书", "paper-agreement":
 IRREVERSIBLE = ("reject", "force_cancel", "pass_unilateral", "void")
 
 
-class AuditPage(AdminPage):
+class AuditView(AdminPage):
     async def show(self, record_id: int, error: dict | None = None):
         """The record with its actions; `error` ({action, message, form}) puts a refusal beside its form."""
         record = await record_detail(self.db, self.current_user, record_id, audit_view=True)
@@ -144,12 +144,14 @@ class AuditPage(AdminPage):
                     done=None if error else done, error=error or {}, action_text=tt.ACTION_TEXT,
                     actor=self.current_user)
 
+
+class AuditPage(AuditView):
     @staff_page
     async def get(self, record_id):
         await self.show(int(record_id))
 
 
-class AuditActionPage(AuditPage):
+class AuditActionPage(AuditView):
     @staff_page
     async def post(self, record_id, action):
         arg = self.get_body_argument
