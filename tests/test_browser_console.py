@@ -5,12 +5,18 @@ sees the nationwide list read-only. Every page is checked (tests/browser.py)."""
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from demo.sample_data import make_credit_code
+from documents.storage import FileStore
+from documents.uploads import accept_upload
 from signing import warnings
 from signing.clock import today
 from signing.eligibility import current_cohort
+from signing.records_service import ActionInput, perform, start
 from tests.browser import Journey, LiveServer, desktop_browser
+from tests.flows import REJECT, UNIT
+from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
 from tests.test_browser_graduate import actor
 
@@ -79,3 +85,53 @@ def test_school_marks_a_warning_unit_that_becomes_nationwide_and_the_province_se
     browser.find_element("link text", "预警单位").click()
     text = j.check("province-warnings")
     assert "标记预警单位" not in text and code not in text  # four marks again: not nationwide
+
+
+def test_school_audits_a_paper_registration_with_its_photo_returns_it_and_passes_it(live, browser):
+    world = World(live.app)
+    school = live.call(world.school())
+    [g] = live.call(world.graduates(school))
+    graduate = actor(live, g["username"])
+    photo = live.call(accept_upload(live.app.db, FileStore(live.config.upload_dir), "paper-agreement",
+                                    sharp_stamped_jpeg(), graduate_id=g["id"], uploaded_by=graduate.user_id))
+    rid = live.call(start(live.app.db, graduate, "paper", "submit", g["id"],
+                          ActionInput(data=UNIT, upload_ids=[photo["id"]])))
+    j = Journey(browser, live, "console-audit")
+    log_in(j, live.call(world.user("school", school_id=school["id"])), "dashboard")
+    j.open(f"/admin/records/{rid}")
+    text = j.check("audit")
+    assert "纸质就业协议书" in text and "单位性质" in text and g["name"] in text
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(  # the photo is shown inline
+        "return [...document.querySelectorAll('figure.photo img')].every(i => i.complete && i.naturalWidth > 0)"))
+    j.click("figure.photo a")
+    j.click("#viewer [data-do=rotate]")
+    j.click("#viewer [data-do=zoom]")
+    assert "rotate(90deg)" in browser.find_element("css selector", "#viewer img").get_attribute("style")
+    j.check("photo-viewer")
+    j.click("#viewer [data-do=close]")
+
+    # 审核不通过 asks first; declining the dialog sends nothing
+    reject = "form[action$='/act/reject']"
+    Select(browser.find_element("css selector", f"{reject} select[name=reason]")).select_by_visible_text(REJECT["reason"])
+    browser.find_element("css selector", f"{reject} input[name=explanation]").send_keys(REJECT["explanation"])
+    j.click(f"{reject} button[type=submit]")
+    alert = browser.switch_to.alert
+    assert "不可撤回" in alert.text
+    alert.dismiss()
+    assert live.call(live.app.db.fetchone("SELECT state FROM records WHERE id=%s", (rid,)))["state"] != "rejected"
+
+    # the reason list starts empty and is required; with a reason and an explanation the record goes back
+    form = "form[action$='/act/return']"
+    select = browser.find_element("css selector", f"{form} select[name=reason]")
+    assert select.get_attribute("value") == "" and select.get_attribute("required") == "true"
+    Select(select).select_by_visible_text(REJECT["reason"])
+    browser.find_element("css selector", f"{form} input[name=explanation]").send_keys(REJECT["explanation"])
+    j.click(f"{form} button[type=submit]")
+    text = j.check("returned")
+    assert "已完成：退回修改" in text
+
+    live.call(perform(live.app.db, graduate, rid, "submit", ActionInput(data=UNIT, upload_ids=[photo["id"]])))
+    j.open(f"/admin/records/{rid}")
+    j.click("form[action$='/act/pass'] button[type=submit]")
+    text = j.check("passed")
+    assert "已完成：审核通过" in text
