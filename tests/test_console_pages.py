@@ -68,3 +68,24 @@ async def test_console_pages_only_for_their_roles(world, client):
                                                             "unit_name": "只读单位", "category": "fake"})).status == 403
     anonymous = client()
     assert (await anonymous.get("/admin/warnings")).headers["Location"].startswith("/admin/login?next=")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_refused_audit_action_comes_back_beside_its_form_with_the_values_kept(world, client, sql):
+    from tests.flows import DESTINATION, Flow
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("destination", uploads=[f.upload("destination-proof")])).json["record"]["id"]
+    c = await staff(world, client, school_id=f.school["id"])
+    page = (await c.get(f"/admin/records/{rid}")).body.decode()
+    assert "去向证明材料" in page and "type_code" not in page and "destination-proof" not in page
+    assert all(v in page for v in DESTINATION["fields"].values())
+    assert '<option value="">请选择原因</option>' in page and 'data-confirm="确定审核不通过' in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    refused = await form_post(c, f"/admin/records/{rid}/act/return", {"version": version, "reason": "协议信息有误"})
+    page = refused.body.decode()
+    assert refused.status == 400 and "退回修改未完成" in page
+    returned_form = page[page.index('/act/return"'):page.index("</form>", page.index('/act/return"'))]
+    assert "请填写具体说明" in returned_form and "<option selected>协议信息有误</option>" in returned_form
+    no_reason = await form_post(c, f"/admin/records/{rid}/act/return", {"version": version, "explanation": "材料模糊"})
+    assert no_reason.status == 400 and 'value="材料模糊"' in no_reason.body.decode()
+    assert sql("SELECT version FROM records WHERE id=%s", (rid,))[0]["version"] == int(version)  # nothing written
