@@ -1,8 +1,9 @@
-"""Staff console pages beyond the records and audit (handlers/admin.py): 预警单位 and 操作日志. Each page asks
+"""Staff console pages beyond the records and audit (handlers/admin.py): 预警单位, 操作日志, 通知发送记录. Each page asks
 signing/policy.py who may see it and reuses the services of the JSON API."""
 from __future__ import annotations
 
 from handlers.admin import AdminPage, staff_page
+from handlers.deliveries import CHANNEL_TEXT, STATUS_TEXT, delivery_page
 from handlers.errors import status_and_message
 from signing import policy, warnings
 from signing.actors import ROLE_NAMES
@@ -66,7 +67,32 @@ class OperationLogPage(AdminPage):
                     page=page, role_names=ROLE_NAMES, actor=self.current_user)
 
 
+class DeliveriesPage(AdminPage):
+    """通知发送记录: each WeChat message and SMS to the graduates in scope, with its result; failures first to find."""
+
+    @staff_page
+    async def get(self):
+        policy.require(self.current_user, "notify.deliveries.read")
+        status, channel = self.get_query_argument("status", ""), self.get_query_argument("channel", "")
+        raw = self.get_query_argument("page", "1")
+        page = int(raw) if raw.isdigit() and 1 <= int(raw) <= 100000 else 1
+        where, args = policy.graduate_scope(self.current_user, "g")
+        if status in STATUS_TEXT:
+            where += " AND d.status=%s"
+            args.append(status)
+        if channel in CHANNEL_TEXT:
+            where += " AND d.channel=%s"
+            args.append(channel)
+        result = await delivery_page(
+            self.db, where, args, page,
+            "d.id, g.name AS graduate_name, g.department, d.record_id, d.channel, d.template, d.status, d.attempts,"
+            " d.recipient_masked, d.last_error, d.created_at, d.sent_at")
+        self.render("admin/deliveries.html", result=result, status=status, channel=channel,
+                    statuses=STATUS_TEXT, channels=CHANNEL_TEXT, actor=self.current_user)
+
+
 routes = [
     (r"/admin/warnings", WarningsPage),
     (r"/admin/operations", OperationLogPage),
+    (r"/admin/deliveries", DeliveriesPage),
 ]

@@ -69,6 +69,7 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/admin/registrations": ("own", "/admin/registrations?module=archive"),
     r"/admin/warnings": ("own", "/admin/warnings"),
     r"/admin/operations": ("own", "/admin/operations"),
+    r"/admin/deliveries": ("own", "/admin/deliveries?status=failed"),
     r"/wechat/callback": ("public", "/wechat/callback"),
     r"/wx/oauth": ("public", "/wx/oauth"),
     r"/wx/oauth/callback": ("public", "/wx/oauth/callback?code=x&state=y"),

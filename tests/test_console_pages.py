@@ -89,3 +89,26 @@ async def test_a_refused_audit_action_comes_back_beside_its_form_with_the_values
     no_reason = await form_post(c, f"/admin/records/{rid}/act/return", {"version": version, "explanation": "材料模糊"})
     assert no_reason.status == 400 and 'value="材料模糊"' in no_reason.body.decode()
     assert sql("SELECT version FROM records WHERE id=%s", (rid,))[0]["version"] == int(version)  # nothing written
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_delivery_log_shows_each_message_with_its_result_and_failures(world, client, sql):
+    school = await world.school()
+    [g, other] = await world.graduates(school, 2, department="计算机学院")
+    for n, (who, channel, status, error) in enumerate([(g, "wechat", "failed", "用户未关注公众号"),
+                                                       (g, "sms", "sent", None), (other, "wechat", "sent", None)]):
+        sql("INSERT INTO deliveries (outbox_id, graduate_id, record_id, event_id, template, channel, idempotency_key,"
+            " status, content, message, recipient_masked, last_error, attempts)"
+            " VALUES (1, %s, NULL, NULL, 'audit_result', %s, %s, %s, '审核结果通知', '{}', '139****0000', %s, 1)",
+            (who["id"], channel, f"console:{who['id']}:{n}", status, error))
+    c = await staff(world, client, school_id=school["id"])
+    failures = (await c.get("/admin/deliveries?status=failed")).body.decode()
+    assert "共 1 条" in failures and "用户未关注公众号" in failures and "发送失败" in failures
+    assert "微信模板消息" in failures and "139****0000" in failures and g["name"] in failures
+    sms = (await c.get("/admin/deliveries?channel=sms")).body.decode()
+    assert "共 1 条" in sms and "短信" in sms and "已发送" in sms
+    assert "共 3 条" in (await c.get("/admin/deliveries")).body.decode()
+    physics = await staff(world, client, role="department", school_id=school["id"], department="物理学院")
+    assert "共 0 条" in (await physics.get("/admin/deliveries")).body.decode()  # not its graduates
+    stranger = await staff(world, client, school_id=(await world.school())["id"])
+    assert g["name"] not in (await stranger.get("/admin/deliveries")).body.decode()
