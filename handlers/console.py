@@ -2,11 +2,16 @@
 signing/policy.py who may see it and reuses the services of the JSON API."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from handlers.admin import AdminPage, staff_page
+from handlers.base import validate
 from handlers.deliveries import CHANNEL_TEXT, STATUS_TEXT, delivery_page
 from handlers.errors import status_and_message
+from handlers.roster import GraduateListQuery, list_graduates
 from signing import policy, warnings
 from signing.actors import ROLE_NAMES
+from signing.eligibility import TRAINING_MODES
 from signing.errors import DomainError
 
 OPLOG_PAGE_SIZE = 50
@@ -91,8 +96,24 @@ class DeliveriesPage(AdminPage):
                     statuses=STATUS_TEXT, channels=CHANNEL_TEXT, actor=self.current_user)
 
 
+class GraduatesPage(AdminPage):
+    """学生名单: the roster in the account's scope, filtered and paged, ID numbers and phones masked."""
+    filters = ("cohort", "status", "department", "major", "level", "name", "id_number")
+
+    @staff_page
+    async def get(self):
+        policy.require(self.current_user, "roster.read")
+        args = {k: v for k in (*self.filters, "page") if (v := self.get_query_argument(k, "").strip())}
+        q = validate(GraduateListQuery, {**args, "page_size": 50})
+        result = await list_graduates(self.db, self.vault, self.current_user, q)
+        query = urlencode({k: v for k, v in args.items() if k not in ("page", "id_number")})  # the ID number stays out of links
+        self.render("admin/graduates.html", result=result, args=args, page=q.page, page_size=q.page_size,
+                    query=query, training_modes=TRAINING_MODES, actor=self.current_user)
+
+
 routes = [
     (r"/admin/warnings", WarningsPage),
     (r"/admin/operations", OperationLogPage),
     (r"/admin/deliveries", DeliveriesPage),
+    (r"/admin/graduates", GraduatesPage),
 ]

@@ -112,3 +112,21 @@ async def test_delivery_log_shows_each_message_with_its_result_and_failures(worl
     assert "共 0 条" in (await physics.get("/admin/deliveries")).body.decode()  # not its graduates
     stranger = await staff(world, client, school_id=(await world.school())["id"])
     assert g["name"] not in (await stranger.get("/admin/deliveries")).body.decode()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_roster_list_is_paged_masked_and_scoped(world, client):
+    school = await world.school()
+    graduates = await world.graduates(school, 52, department="计算机学院")
+    c = await staff(world, client, school_id=school["id"])
+    first = (await c.get("/admin/graduates")).body.decode()
+    assert "共 52 人" in first and "下一页" in first and "非定向" in first
+    assert not any(g["id_number"] in first for g in graduates)
+    assert graduates[0]["id_number"][:3] in first  # the masked form is there
+    second = (await c.get("/admin/graduates?page=2")).body.decode()
+    assert "上一页" in second and second.count("<tr>") == 2 + 1  # header row, 2 graduates
+    found = (await c.get("/admin/graduates?id_number=" + graduates[5]["id_number"])).body.decode()
+    assert "共 1 人" in found and graduates[5]["name"] in found and graduates[5]["id_number"] not in found
+    assert (await c.get("/admin/graduates?id_number=123")).status == 400
+    physics = await staff(world, client, role="department", school_id=school["id"], department="物理学院")
+    assert "共 0 人" in (await physics.get("/admin/graduates")).body.decode()
