@@ -56,15 +56,20 @@ class AdminPage(PageHandler):
         return sorted({r["cohort"] for r in rows} | {current_cohort(clock.today()), chosen}, reverse=True)
 
 
-def staff_page(method):
-    """Logged-in staff only; others go to the login page and come back."""
+def staff_page(method, roles: tuple[str, ...] = STAFF):
+    """Logged-in staff only (or the given roles); others go to the login page and come back."""
     @functools.wraps(method)
     async def wrapper(self: AdminPage, *args, **kwargs):
-        if self.current_user is None or self.current_user.role not in STAFF:
+        if self.current_user is None or self.current_user.role not in roles:
             self.redirect("/admin/login?" + urlencode({"next": safe_next(self.request.uri, "/admin")}))
             return None
         return await method(self, *args, **kwargs)
     return wrapper
+
+
+def platform_admin_page(method):
+    """The platform administrator's pages (role admin)."""
+    return staff_page(method, roles=("admin",))
 
 
 class LoginPage(AdminPage):
@@ -80,12 +85,13 @@ class LoginPage(AdminPage):
             self.set_status(status_and_message(exc.code)[0])
             self.render("admin/login.html", error=status_and_message(exc.code, exc.message)[1], next=next_path)
             return
-        if user["role"] not in STAFF:
+        if user["role"] not in (*STAFF, "admin"):
             self.set_status(403)
-            self.render("admin/login.html", error="此入口供学校、院系、省级和部级用户使用", next=next_path)
+            self.render("admin/login.html", error="此入口供学校、院系、省级、部级用户和平台管理员使用", next=next_path)
             return
         await self.start_session(user)
-        self.redirect(next_path)
+        # the platform administrator's console is the employer certification queue
+        self.redirect("/admin/employers" if user["role"] == "admin" and next_path == "/admin" else next_path)
 
 
 class LogoutPage(AdminPage):

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from handlers.admin import AdminPage, staff_page
+from handlers.admin import AdminPage, platform_admin_page, staff_page
 from handlers.base import validate
 from handlers.deliveries import CHANNEL_TEXT, STATUS_TEXT, delivery_page
+from handlers.employers import (
+    CERTIFICATION_METHOD_TEXT,
+    CERTIFICATION_TEXT,
+    decide_certification,
+    employers_by_certification,
+)
 from handlers.errors import status_and_message
 from handlers.roster import GraduateListQuery, list_graduates
 from signing import policy, warnings
@@ -111,9 +117,45 @@ class GraduatesPage(AdminPage):
                     query=query, training_modes=TRAINING_MODES, actor=self.current_user)
 
 
+class CertificationPage(AdminPage):
+    """单位认证 (platform administrator): the queue by state, the documents, approve or refuse with a reason."""
+
+    async def show(self, error: dict | None = None):
+        policy.require(self.current_user, "admin.employers")
+        state = self.get_query_argument("state", "pending")
+        rows = await employers_by_certification(self.db, state if state in CERTIFICATION_TEXT else None)
+        done = self.get_query_argument("done", "")
+        self.render("admin/employers.html", rows=rows, state=state, states=CERTIFICATION_TEXT,
+                    methods=CERTIFICATION_METHOD_TEXT, error=error or {}, actor=self.current_user,
+                    notice=None if error else {"certified": "已通过认证", "refused": "已拒绝认证"}.get(done))
+
+    @platform_admin_page
+    async def get(self):
+        await self.show()
+
+    @platform_admin_page
+    async def post(self):
+        policy.require(self.current_user, "admin.employers")
+        employer_id, decision = self.get_body_argument("id", ""), self.get_body_argument("decision", "")
+        note = self.get_body_argument("note", "").strip() or None
+        if not employer_id.isdigit():
+            raise DomainError("not_found")
+        try:
+            await decide_certification(self.db, self.current_user, int(employer_id), decision, note)
+        except DomainError as exc:
+            status, message = status_and_message(exc.code, exc.message)
+            if status == 404:
+                raise
+            self.set_status(status)  # the refusal comes back beside that employer's form
+            await self.show({"id": int(employer_id), "message": message, "note": note or ""})
+            return
+        self.redirect(f"/admin/employers?done={decision}")
+
+
 routes = [
     (r"/admin/warnings", WarningsPage),
     (r"/admin/operations", OperationLogPage),
     (r"/admin/deliveries", DeliveriesPage),
     (r"/admin/graduates", GraduatesPage),
+    (r"/admin/employers", CertificationPage),
 ]

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from demo.sample_data import make_credit_code
+from tests.support import PASSWORD
 from tests.test_admin_pages import form_post, staff
 
 
@@ -130,3 +131,29 @@ async def test_roster_list_is_paged_masked_and_scoped(world, client):
     assert (await c.get("/admin/graduates?id_number=123")).status == 400
     physics = await staff(world, client, role="department", school_id=school["id"], department="物理学院")
     assert "共 0 人" in (await physics.get("/admin/graduates")).body.decode()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_platform_administrator_certifies_and_refuses_with_a_reason(world, client, sql):
+    first, second = await world.employer(certification="pending"), await world.employer(certification="pending")
+    c = client()
+    login = await form_post(c, "/admin/login", {"username": await world.user("admin"), "password": PASSWORD,
+                                                "next": "/admin"})
+    assert login.status == 302 and login.headers["Location"] == "/admin/employers"
+    queue = (await c.get("/admin/employers")).body.decode()
+    assert first["credit_code"] in queue and "待认证" in queue and "/admin/records" not in queue
+    refused = await form_post(c, "/admin/employers", {"id": second["id"], "decision": "refused"})
+    assert refused.status == 400 and "拒绝认证时请填写原因" in refused.body.decode()
+    assert sql("SELECT certification FROM employers WHERE id=%s", (second["id"],))[0]["certification"] == "pending"
+    done = await form_post(c, "/admin/employers", {"id": second["id"], "decision": "refused", "note": "营业执照不清晰"})
+    assert done.status == 302 and done.headers["Location"] == "/admin/employers?done=refused"
+    assert (await form_post(c, "/admin/employers", {"id": first["id"], "decision": "certified"})).status == 302
+    rows = sql("SELECT id, certification, certification_note FROM employers WHERE id IN (%s,%s) ORDER BY id",
+               (first["id"], second["id"]))
+    assert [(r["certification"], r["certification_note"]) for r in rows] == [("certified", None),
+                                                                              ("refused", "营业执照不清晰")]
+    assert "已通过认证" in (await c.get("/admin/employers?state=certified&done=certified")).body.decode()
+    school_staff = await staff(world, client, school_id=(await world.school())["id"])
+    assert (await school_staff.get("/admin/employers")).headers["Location"].startswith("/admin/login")
+    assert sql("SELECT summary FROM operation_log WHERE target_type='employer' AND target_id=%s",
+               (str(second["id"]),))[0]["summary"].endswith("待认证 → 认证未通过")
