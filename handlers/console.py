@@ -15,7 +15,7 @@ from handlers.employers import (
 )
 from handlers.errors import status_and_message
 from handlers.roster import GraduateListQuery, list_graduates
-from signing import policy, warnings
+from signing import policy, settings_service, warnings
 from signing.actors import ROLE_NAMES
 from signing.eligibility import TRAINING_MODES
 from signing.errors import DomainError
@@ -152,10 +152,50 @@ class CertificationPage(AdminPage):
         self.redirect(f"/admin/employers?done={decision}")
 
 
+class ProvincePage(AdminPage):
+    """省级功能设置: the province sets its agreement type and switches modules on; the ministry reads every
+    province's settings. The schools' progress is the dashboard's statistics (per school for these roles)."""
+
+    async def show(self, notice: str | None = None, error: str | None = None):
+        policy.require(self.current_user, "province.settings.read")
+        actor = self.current_user
+        if actor.role == "province":
+            where, args = "code=%s", [actor.province_code]
+        else:
+            where, args = "1=1", []
+        provinces = await self.db.fetchall(f"SELECT * FROM provinces WHERE {where} ORDER BY code", args)
+        self.render("admin/province.html", provinces=provinces, notice=notice, error=error, actor=actor,
+                    writable=policy.allowed(actor, "province.settings.write"),
+                    agreement_types=settings_service.AGREEMENT_TYPES, modules=settings_service.MODULE_TEXT)
+
+    @staff_page
+    async def get(self):
+        await self.show("已保存" if self.get_query_argument("done", "") == "saved" else None)
+
+    @staff_page
+    async def post(self):
+        policy.require(self.current_user, "province.settings.write")
+        arg = self.get_body_argument
+        changes = {m: True for m in settings_service.MODULE_TEXT if arg(m, "") == "1"}
+        if arg("agreement_type", ""):
+            changes["agreement_type"] = arg("agreement_type")
+        if changes.get("agreement_type", "two_party") not in settings_service.AGREEMENT_TYPES:
+            raise DomainError("invalid_input", "请选择协议类型")
+        try:
+            await settings_service.update_province(self.db, self.current_user, self.current_user.province_code,
+                                                   changes)
+        except DomainError as exc:
+            self.set_status(status_and_message(exc.code)[0])
+            await self.show(error=status_and_message(exc.code, exc.message)[1])
+            return
+        self.redirect("/admin/province?done=saved")
+
+
 routes = [
     (r"/admin/warnings", WarningsPage),
     (r"/admin/operations", OperationLogPage),
     (r"/admin/deliveries", DeliveriesPage),
     (r"/admin/graduates", GraduatesPage),
     (r"/admin/employers", CertificationPage),
+    (r"/admin/province", ProvincePage),
 ]

@@ -71,6 +71,7 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/admin/operations": ("own", "/admin/operations"),
     r"/admin/deliveries": ("own", "/admin/deliveries?status=failed"),
     r"/admin/employers": ("own", "/admin/employers"),
+    r"/admin/province": ("own", "/admin/province"),
     r"/admin/graduates": ("own", "/admin/graduates"),  # (a name filter would be echoed in the form)
     r"/wechat/callback": ("public", "/wechat/callback"),
     r"/wx/oauth": ("public", "/wx/oauth"),

@@ -157,3 +157,29 @@ async def test_platform_administrator_certifies_and_refuses_with_a_reason(world,
     assert (await school_staff.get("/admin/employers")).headers["Location"].startswith("/admin/login")
     assert sql("SELECT summary FROM operation_log WHERE target_type='employer' AND target_id=%s",
                (str(second["id"]),))[0]["summary"].endswith("待认证 → 认证未通过")
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_province_sets_its_modules_and_the_ministry_reads_every_province(world, client, sql):
+    code = await world.province(employment=False)
+    c = await staff(world, client, role="province", province_code=code)
+    page = (await c.get("/admin/province")).body.decode()
+    assert "功能设置" in page and "开启档案信息登记" in page
+    missing = await form_post(c, "/admin/province", {"module_employment": "1"})
+    assert missing.status in (400, 409) and 'notice error' in missing.body.decode()
+    assert sql("SELECT module_employment FROM provinces WHERE code=%s", (code,))[0]["module_employment"] == 0
+    saved = await form_post(c, "/admin/province", {"agreement_type": "two_party", "module_employment": "1",
+                                                   "module_archive": "1"})
+    assert saved.status == 302 and saved.headers["Location"] == "/admin/province?done=saved"
+    row = sql("SELECT agreement_type, module_employment, module_archive, module_hukou FROM provinces WHERE code=%s",
+              (code,))[0]
+    assert row == {"agreement_type": "two_party", "module_employment": 1, "module_archive": 1, "module_hukou": 0}
+    page = (await c.get("/admin/province?done=saved")).body.decode()
+    assert "已保存" in page and "（已开启，不可关闭）" in page
+    assert "开启档案信息登记" in (await c.get("/admin/operations")).body.decode()
+    ministry = await staff(world, client, role="ministry")
+    overview = (await ministry.get("/admin/province")).body.decode()
+    assert "各省功能设置" in overview and f"测试省{code}" in overview and "<form" not in overview.split("各省功能设置")[-1]
+    assert (await form_post(ministry, "/admin/province", {"module_hukou": "1"})).status == 403
+    school = await staff(world, client, school_id=(await world.school())["id"])
+    assert (await school.get("/admin/province")).status == 403
