@@ -1,7 +1,9 @@
 """The staff console in a real browser at PC size (1440x900): a school logs in, sees its dashboard on the
 signing cohort, marks a warning unit (a refused form first, then the fifth school's mark makes it
 nationwide), removes it after the confirmation dialog and finds both in the operation log; the province then
-sees the nationwide list read-only. Every page is checked (tests/browser.py)."""
+sees the nationwide list read-only; an audit with its photo; a province setting its modules, the ministry
+reading every province, the platform administrator refusing a certification. Every page is checked
+(tests/browser.py)."""
 from __future__ import annotations
 
 import pytest
@@ -135,3 +137,40 @@ def test_school_audits_a_paper_registration_with_its_photo_returns_it_and_passes
     j.click("form[action$='/act/pass'] button[type=submit]")
     text = j.check("passed")
     assert "已完成：审核通过" in text
+
+
+def test_province_ministry_and_platform_administrator_each_reach_their_pages(live, browser):
+    world = World(live.app)
+    code = live.call(world.province(employment=False))
+    employer = live.call(world.employer(certification="pending"))
+    j = Journey(browser, live, "console-other-roles")
+
+    text = log_in(j, live.call(world.user("province", province_code=code)), "province-dashboard")
+    assert "省级功能设置" in text and "签约设置" not in text
+    browser.find_element("link text", "省级功能设置").click()
+    j.check("province-settings")
+    j.fill({"agreement_type": "three_party"})
+    j.click("input[name=module_employment]")
+    j.click("form.card button[type=submit]")
+    alert = browser.switch_to.alert
+    assert "不可关闭" in alert.text
+    alert.accept()
+    text = j.check("province-saved")
+    assert "已保存" in text and "（已开启，不可关闭）" in text
+    j.click("header form button")
+
+    text = log_in(j, live.call(world.user("ministry")), "ministry-dashboard")
+    browser.find_element("link text", "各省功能设置").click()
+    text = j.check("ministry-provinces")
+    assert f"测试省{code}" in text and "三方协议（院校审核）" in text
+    j.click("header form button")
+
+    text = log_in(j, live.call(world.user("admin")), "certification-queue")
+    assert employer["credit_code"] in text and "单位认证" in text and "毕业去向与网签信息" not in text
+    row = f"//tr[td[contains(., '{employer['credit_code']}')]]"
+    Select(browser.find_element("xpath", f"{row}//select[@name='decision']")).select_by_value("refused")
+    browser.find_element("xpath", f"{row}//input[@name='note']").send_keys("营业执照照片不清晰")
+    browser.find_element("xpath", f"{row}//button[@type='submit']").click()
+    browser.switch_to.alert.accept()
+    text = j.check("certification-refused")
+    assert "已拒绝认证" in text and employer["credit_code"] not in text  # no longer waiting
