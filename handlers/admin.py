@@ -296,6 +296,7 @@ class RegistrationsPage(AdminPage):
         for r in rows:
             r["data"] = json.loads(r["data"])
         self.render("admin/registrations.html", rows=rows, module=module, status=status, names=registrations.MODULES,
+                    field_labels=registrations.FIELD_LABELS,
                     actor=actor, writable=actor.role in ("school", "department")
                     and actor.permission(module) == "read_write")
 
