@@ -183,3 +183,16 @@ async def test_province_sets_its_modules_and_the_ministry_reads_every_province(w
     assert (await form_post(ministry, "/admin/province", {"module_hukou": "1"})).status == 403
     school = await staff(world, client, school_id=(await world.school())["id"])
     assert (await school.get("/admin/province")).status == 403
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_dashboard_shows_the_registration_rate_and_a_progress_bar_per_department(world, client, sql):
+    from tests.flows import Flow
+    f = await Flow(world, client, sql).setup(graduates=4)
+    rid = (await f.new("offline")).json["record"]["id"]
+    assert (await f.act(f.S, rid, "pass")).status == 200
+    page = (await (await staff(world, client, school_id=f.school["id"])).get("/admin")).body.decode()
+    row = page[page.index('<td class="name">计算机学院'):]
+    # passed but waiting for the stamped agreement: still under audit, not yet registered
+    assert "<td>4</td><td>0</td><td>1</td><td>3</td>" in row and "0.0%" in row
+    assert 'aria-label="已登记0人，审核中1人，未登记3人"' in row and 'x="0" y="0" width="60" height="14" fill="#d98c00"' in row
