@@ -18,8 +18,12 @@ import time
 import tracemalloc
 
 from PIL import Image
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
 
 from bench.common import PY, ROOT
+from documents import fonts
 from documents.images import check_image
 from documents.pdf import render_agreement_pdf
 from tests.image_corpus import phone_photo
@@ -30,6 +34,10 @@ from tests.test_agreement_pdf import RARE_NAME, agreement
 MEMORY_PROBE = """
 import io, json, sys
 from PIL import Image
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+from documents import fonts
 from documents.images import check_image
 def status(key):
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(key + ":"))
@@ -82,6 +90,22 @@ def rss_delta_mib(what: str, path: str) -> float:
     return json.loads(out)["delta_kib"] / 1024
 
 
+def minimal_canvas(lines: list[str]) -> bytes:
+    """The baseline: the agreement's text line by line on A4 pages in the body font, nothing else."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    y = A4[1] - 60
+    for line in lines:
+        if y < 60:
+            pdf.showPage()
+            y = A4[1] - 60
+        pdf.setFont(fonts.BODY.name, 10.5)
+        pdf.drawString(57, y, line)
+        y -= 16
+    pdf.save()
+    return buffer.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
@@ -109,7 +133,12 @@ def main() -> None:
     sample = agreement("three_party", supplementary_terms="试用期三个月，甲方为乙方提供住房补贴。" * 30,
                        graduate=dict(agreement()["graduate"], name=RARE_NAME))
     first_pdf_ms = timed(lambda: render_agreement_pdf(sample))  # registers the fonts
-    pdf_ms = [timed(lambda: render_agreement_pdf(sample)) for _ in range(args.pdf_runs)]
+    lines = [line for page in PdfReader(io.BytesIO(render_agreement_pdf(sample))).pages
+             for line in page.extract_text().splitlines()]
+    pdf_ms, canvas_ms = [], []
+    for _ in range(args.pdf_runs):  # interleaved with the baseline: a minimal canvas with the same text and font
+        pdf_ms.append(timed(lambda: render_agreement_pdf(sample)))
+        canvas_ms.append(timed(lambda: minimal_canvas(lines)))
     pdf_size = len(render_agreement_pdf(sample))
 
     print(f"Documents benchmark ({len(data) / 2**20:.1f} MiB 4000x3000 phone JPEG, {args.runs} runs)")
@@ -120,6 +149,9 @@ def main() -> None:
           f" Python heap peak {python_peak:.1f} MiB")
     print(f"{'agreement PDF (three-party, 2 pages)':<40} p50 {percentile(pdf_ms, .5):7.1f} ms  p99 {percentile(pdf_ms, .99):7.1f} ms"
           f"  first call {first_pdf_ms:.0f} ms (font loading)  {pdf_size / 1024:.0f} KiB")
+    ratio = percentile(pdf_ms, .5) / percentile(canvas_ms, .5)
+    print(f"{'minimal canvas, same text and font':<40} p50 {percentile(canvas_ms, .5):7.1f} ms"
+          f"  PDF/canvas ratio {ratio:.2f} (target <= 1.3: {'met' if ratio <= 1.3 else 'not met'})")
     bench_reading(render_agreement_pdf(sample), args.photo_runs)
 
 

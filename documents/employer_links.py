@@ -29,6 +29,10 @@ LINK_STATES = ("agreement_approved", "signing_returned")  # the steps that wait 
 PER_RECORD = (3, 3600, "同一份协议每小时最多发送3次短信链接，请稍后再试")
 PER_GRADUATE = (10, 86400, "每天最多发送10次短信链接，请明天再试")
 ACTOR_SUFFIX = "（短信链接）"
+AGREEMENT_PAGES = 2  # the agreement PDF's pages: one photo each; the unit's seal is on the signature page
+# A page photographed without the seal gets the checks of an agreement page (size, light, focus) but the seal's:
+# the seal is checked over the set. (documents/images.py checks no seal on this kind.)
+UNSEALED_PAGE_CHECKS = "cancellation-letter"
 
 
 def token_hash(vault, token: str) -> str:
@@ -118,22 +122,47 @@ async def resolve_link(db, vault, token: str, now: datetime | None = None) -> di
     return link
 
 
-async def upload_through_link(db, store: FileStore, link: dict, content: bytes, ip: str | None = None) -> dict:
-    """The unit's stamped copy: checked and stored as the graduate's upload (uploaded_by NULL), then the
-    upload_stamped action moves the record to the signing audit. The link is used up and the graduate told."""
-    upload = await accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
-                                 uploaded_by=None, facts=await recognition.agreement_facts(db, link["record_id"]),
-                                 shown_name=link["graduate_name"])
-    actor = Actor(user_id=None, role="employer_link", name=link["unit_name"][:100 - len(ACTOR_SUFFIX)] + ACTOR_SUFFIX,
-                  ip=ip)
-    record_id = link["record_id"]
-    async def use_up_link(cur, _record_id):  # in the same transaction as the move to the signing audit
-        await cur.execute("UPDATE employer_links SET used_at=NOW() WHERE id=%s", (link["id"],))
+async def upload_through_link(db, store: FileStore, link: dict, photos: list[bytes],
+                              ip: str | None = None) -> list[dict]:
+    """The unit's stamped copy, one photo per page (at most AGREEMENT_PAGES): each photo checked on its own
+    (type, size, light, focus; read and compared with this agreement), the red seal over the set (the seal is on
+    one page, the signature page: a seal on at least one photo). All are stored as the graduate's uploads
+    (uploaded_by NULL), then the upload_stamped action moves the record to the signing audit; the link is used up
+    and the graduate told. A refusal keeps nothing."""
+    if not photos:
+        raise DomainError("upload_file_missing")
+    if len(photos) > AGREEMENT_PAGES:
+        raise DomainError("upload_too_many_photos")
+    facts = await recognition.agreement_facts(db, link["record_id"])
 
-    # the table's employer_link row writes the graduate's notice (employer_uploaded) with the change
+    async def accept(content: bytes, check_as: str | None = None) -> dict:
+        return await accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
+                                   uploaded_by=None, facts=facts, shown_name=link["graduate_name"],
+                                   check_as=check_as)
+
+    uploads, sealed = [], False
     try:
-        await perform(db, actor, record_id, "upload_stamped", ActionInput(upload_ids=[upload["id"]], also=use_up_link))
+        for content in photos:
+            try:
+                uploads.append(await accept(content))
+                sealed = True
+            except DomainError as exc:
+                if exc.code != "image_no_seal":
+                    raise
+                uploads.append(await accept(content, UNSEALED_PAGE_CHECKS))  # unsealed page: the set decides
+        if not sealed:
+            raise DomainError("image_no_seal_on_any_page")
+        actor = Actor(user_id=None, role="employer_link", ip=ip,
+                      name=link["unit_name"][:100 - len(ACTOR_SUFFIX)] + ACTOR_SUFFIX)
+
+        async def use_up_link(cur, _record_id):  # in the same transaction as the move to the signing audit
+            await cur.execute("UPDATE employer_links SET used_at=NOW() WHERE id=%s", (link["id"],))
+
+        # the table's employer_link row writes the graduate's notice (employer_uploaded) with the change
+        await perform(db, actor, link["record_id"], "upload_stamped",
+                      ActionInput(upload_ids=[u["id"] for u in uploads], also=use_up_link))
     except BaseException:
-        await discard_upload(db, store, upload["id"])  # refused (e.g. a parallel upload won): nothing is left
+        for upload in uploads:  # refused (a page, the set, or a parallel upload won): nothing is left
+            await discard_upload(db, store, upload["id"])
         raise
-    return upload
+    return uploads

@@ -30,6 +30,8 @@ define({
     # the upload endpoints, the agreement documents and the employer's SMS links
     "upload_form_invalid": (Kind.INVALID, "上传的内容格式不正确，请重新选择照片上传"),
     "upload_file_missing": (Kind.INVALID, "请选择要上传的照片"),
+    "upload_too_many_photos": (Kind.INVALID, "照片数量超过协议书页数，请每页只上传一张照片"),
+    "image_no_seal_on_any_page": (Kind.UNPROCESSABLE, "所有照片中都未看到用人单位的红色公章，请在签章页盖章后重新拍摄上传"),
     "wechat_media_invalid": (Kind.INVALID, "微信中的图片已失效或不存在，请重新选择照片上传"),
     "agreement_unknown": (Kind.NOT_FOUND, "未找到该就业协议，请核对二维码或链接是否完整"),
     "employer_link_not_allowed": (Kind.CONFLICT, "只有就业协议审核通过、等待回传盖章协议书时，才能请用人单位协助回传"),

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents import recognition
-from documents.images import check_image
+from documents.images import CheckedImage, check_image
 from documents.storage import FileStore
 from signing import rules
 from signing.actors import Actor
@@ -20,12 +23,38 @@ from signing.errors import DomainError
 # Decoding photos and drawing PDFs is CPU work of 0.1-1 s: our own threads, off the event loop, so it
 # neither blocks requests nor starves the default executor (password hashing runs there).
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="documents")
+log = logging.getLogger(__name__)
 VIEWER_ROLES = ("graduate", "employer", "school", "department", "province", "ministry", "admin")
 READ_KINDS = ("stamped-agreement", "paper-agreement")  # photos of an agreement: read and compared (recognition.py)
 
 
+CHECK_PROCESSES = 2
+_checks: ProcessPoolExecutor | None = None
+
+
 async def run_blocking(fn, *args):
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
+
+
+def _check_pool() -> ProcessPoolExecutor:
+    global _checks
+    if _checks is None:  # spawn: a clean process (no copy of the server's threads, loop or connections)
+        _checks = ProcessPoolExecutor(max_workers=CHECK_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+    return _checks
+
+
+async def checked_photo(kind: str, data: bytes) -> CheckedImage:
+    """check_image in a process of its own: decoding, analysing and re-encoding a 12 MP photo holds the GIL for
+    long stretches, which in a thread of the server delayed every other request (p99 of /api/me ×15 during four
+    uploads). A photo that kills its process (the kernel's OOM killer) is tried once more, then refused."""
+    global _checks
+    for attempt in (1, 2):
+        try:
+            return await asyncio.wrap_future(_check_pool().submit(check_image, kind, data))
+        except BrokenProcessPool:
+            log.exception("the photo-check process died (attempt %d)", attempt)
+            _checks = None
+    raise DomainError("image_corrupt")
 
 
 async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int | None,
@@ -34,7 +63,7 @@ async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduat
     """Check (as `check_as`, default `kind`), read (agreement photos, compared with `facts` of the record it is
     for: recognition.agreement_facts), store and record one photo; returns {id, kind, width, height, bytes,
     reading}. DomainError when refused. `shown_name`: the graduate's name as the answer may show it."""
-    checked = await run_blocking(check_image, check_as or kind, data)
+    checked = await checked_photo(check_as or kind, data)
     judged = await read_and_judge(kind, checked.content, facts)
     name = await run_blocking(store.save, checked.content, "jpg")
     try:

@@ -310,7 +310,8 @@ def make_emulator_app(apps: dict[str, str], token_ttl: int = 7200, templates: di
         (r"/_control/expire_tokens", ExpireTokensControl),
         (r"/_control/messages", MessagesControl),
         (r"/_control/stats", StatsControl),
-    ], template_path=str(ROOT / "templates"), autoescape="xhtml_escape")
+    ], template_path=str(ROOT / "templates"), static_path=str(ROOT / "templates" / "static"),
+        autoescape="xhtml_escape")
     kwargs = {"templates": dict(templates)} if templates is not None else {}
     app.state = EmulatorState(dict(apps), token_ttl=token_ttl, daily_quota=daily_quota, **kwargs)
     return app

@@ -13,7 +13,7 @@ from credit.registration import registration_status
 from documents import recognition
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
-from handlers.records import RecordListQuery, id_hash_of
+from handlers.records import RecordListQuery, list_page
 from handlers.reports import school_statistics
 from handlers.roster import MAX_ROSTER_BYTES
 from handlers.uploads import StreamedUpload
@@ -22,7 +22,7 @@ from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
 from signing.eligibility import current_cohort
 from signing.errors import DomainError
-from signing.records_query import list_records, record_detail
+from signing.records_query import record_detail, status_choices
 from signing.records_service import ActionInput, perform
 from signing.roster_service import import_roster
 from wechat.pages import safe_next
@@ -109,18 +109,36 @@ class DashboardPage(AdminPage):
 
 
 class RecordsPage(AdminPage):
+    """毕业去向与网签信息: one cohort's records with the SPEC §7 filters as selects (院系 and 专业 from the
+    caller's scope; a department account's 院系 is fixed), sorts, page count, first/previous/next/last pages
+    (keyset cursors) and a jump to any page (signing/lists.py), and the CSV and Excel exports of the list."""
+
     @staff_page
     async def get(self):
-        args = {k: self.get_query_argument(k) for k in self.request.query_arguments if self.get_query_argument(k)}
-        q = self.query_from(args)
-        filters = q.model_dump(exclude={"page", "page_size", "id_number"})
-        result = await list_records(self.db, self.current_user, filters, q.page, q.page_size,
-                                    id_hash_of(self, q.id_number))
-        self.render("admin/records.html", result=result, args=args, kinds=tt.KINDS, states=tt.STATE_TEXT,
-                    query=urlencode(args), page=q.page, page_size=q.page_size, actor=self.current_user)
+        actor = self.current_user
+        args = {k: v for k in self.request.query_arguments if (v := self.get_query_argument(k).strip())}
+        args["cohort"] = str(self.chosen_cohort())
+        if actor.role == "department":
+            args["department"] = actor.department
+        q = validate(RecordListQuery, args)
+        result = await list_page(self, q)
+        kept = {k: v for k, v in args.items() if k not in ("page", "cursor")}  # the filters and the sort
 
-    def query_from(self, args: dict) -> RecordListQuery:
-        return validate(RecordListQuery, args)
+        def url(path="/admin/records", **changes):
+            return path + "?" + urlencode({k: v for k, v in {**kept, **changes}.items() if v is not None})
+
+        scope, scope_args = policy.graduate_scope(actor, "g")
+        in_cohort = f"{scope} AND g.cohort=%s"
+        departments = await self.db.fetchall(f"SELECT DISTINCT g.department FROM graduates g WHERE {in_cohort}"
+                                             " ORDER BY g.department", [*scope_args, q.cohort])
+        majors = await self.db.fetchall(
+            f"SELECT DISTINCT g.major FROM graduates g WHERE {in_cohort}"
+            + (" AND g.department=%s" if q.department else "") + " ORDER BY g.major",
+            [*scope_args, q.cohort, *([q.department] if q.department else [])])
+        self.render("admin/records.html", result=result, args=args, kept=kept, url=url, actor=actor,
+                    cohort=q.cohort, cohorts=await self.cohort_choices(q.cohort), kinds=tt.KINDS,
+                    states=status_choices(), departments=[d["department"] for d in departments],
+                    majors=[m["major"] for m in majors])
 
 
 UPLOAD_KINDS = {"stamped-agreement": "盖章就业协议书", "paper-agreement": "纸质就业协议书",

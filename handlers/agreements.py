@@ -6,6 +6,7 @@ from urllib.parse import quote
 import tornado.web
 
 from documents.agreements import ensure_document, require_pdf_reader, verification
+from documents.preview import page_png
 from documents.uploads import run_blocking
 from handlers.base import BaseHandler, api, authorize
 from handlers.uploads import file_store
@@ -13,14 +14,31 @@ from signing.errors import DomainError
 from wechat.pages import WeChatPage
 
 
-async def send_agreement_pdf(handler: tornado.web.RequestHandler, record_id: int) -> None:
-    """Answer the record's agreement PDF, rendered now if the job has not done it yet."""
+async def agreement_pdf(handler: tornado.web.RequestHandler, record_id: int) -> tuple[dict, bytes]:
+    """The record's agreement document row and PDF, rendered now if the job has not done it yet."""
     store = file_store(handler)
     doc = await ensure_document(handler.application.db, store, handler.application.config.public_base_url, record_id)
     try:
-        content = await run_blocking(store.read, doc["storage_name"])
+        return doc, await run_blocking(store.read, doc["storage_name"])
     except FileNotFoundError as exc:
         raise DomainError("not_found") from exc
+
+
+async def send_page_preview(handler: tornado.web.RequestHandler, record_id: int, page_number: int) -> None:
+    """One page of the agreement as a PNG (documents/preview.py)."""
+    _, pdf = await agreement_pdf(handler, record_id)
+    image = await run_blocking(page_png, pdf, page_number)
+    if image is None:
+        raise DomainError("not_found")
+    handler.set_header("Content-Type", "image/png")
+    handler.set_header("Cache-Control", "private, no-store")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.finish(image)
+
+
+async def send_agreement_pdf(handler: tornado.web.RequestHandler, record_id: int) -> None:
+    """Answer the record's agreement PDF, rendered now if the job has not done it yet."""
+    doc, content = await agreement_pdf(handler, record_id)
     filename = f"就业协议书-{doc['agreement_number']}.pdf"
     handler.set_header("Content-Type", "application/pdf")
     # inline: WeChat's webview shows a PDF it is given to display, and handles downloads badly

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from handlers.errors import status_and_message
 from signing import accounts, policy
 from signing.errors import DomainError
+from signing.records_query import record_detail
 
 log = logging.getLogger("wangqian.http")
 SESSION_COOKIE = "session"
@@ -308,6 +309,21 @@ class PageHandler(BaseHandler):
     def message_link(self, code: str) -> tuple[str, str] | None:
         """A way on from a refusal (e.g. start again), per error code."""
         return None
+
+    async def asked_first_about(self, record_id: int, action: str, question: str | None, back: str) -> bool:
+        """Binding and destructive actions are confirmed: the page's dialog adds `confirmed` to the form. Without
+        it (no JavaScript) this answers a page that asks the question and posts the same form again (True then),
+        once the record is one the caller sees and the action one they may take now; else the action's own
+        refusal follows."""
+        if not question or self.get_body_argument("confirmed", ""):
+            return False
+        record = await record_detail(self.db, self.current_user, record_id)
+        if not any(a["action"] == action for a in record["actions"]):
+            return False
+        fields = [(name, value.decode("utf-8", "replace")) for name, values in self.request.body_arguments.items()
+                  if name not in ("_xsrf", "confirmed") for value in values]
+        self.render("wechat/confirm.html", question=question, action=self.request.path, fields=fields, back=back)
+        return True
 
     def _handle_request_exception(self, e: BaseException) -> None:
         e = unavailable_as_domain_error(e)

@@ -11,6 +11,8 @@ from handlers.models import Body, Query
 from handlers.records import id_hash_of
 from signing import clock
 from signing.accounts import check_password_strength, hash_password
+from signing.actors import Actor
+from signing.eligibility import may_sign
 from signing.errors import DomainError
 from signing.oplog import record_operation
 from signing.personal import credit_code_problem, is_valid_phone, mask_phone
@@ -32,38 +34,43 @@ class RegisterBody(Body):
     password: str = Field(min_length=8, max_length=128)
 
 
+async def register_employer(handler: BaseHandler, body: RegisterBody) -> tuple[int, str]:
+    """The unit and its account, pending certification (the API and the employer pages): (employer id, code)."""
+    code = body.credit_code.upper()
+    if problem := credit_code_problem(code):
+        raise DomainError("invalid_credit_code", problem)
+    if not is_valid_phone(body.contact_phone):
+        raise DomainError("invalid_input", "联系人手机应为11位手机号码", [{"field": "contact_phone"}])
+    check_password_strength(body.password)
+    password_hash = await hash_password(body.password)
+    async with handler.db.transaction() as cur:
+        await cur.execute("SELECT 1 FROM employers WHERE credit_code=%s", (code,))
+        if await cur.fetchone():
+            raise DomainError("employer_registered")
+        await cur.execute("SELECT 1 FROM users WHERE username=%s", (body.username,))
+        if await cur.fetchone():
+            raise DomainError("username_taken")
+        await cur.execute(
+            "INSERT INTO employers (name, credit_code, contact_name, contact_phone_cipher, contact_phone_masked,"
+            " address, certification_method) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+            (body.name, code, body.contact_name, handler.vault.encrypt(body.contact_phone),
+             mask_phone(body.contact_phone), body.address, body.certification_method))
+        employer_id = cur.lastrowid
+        await cur.execute("INSERT INTO users (username, password_hash, role, display_name, employer_id)"
+                          " VALUES (%s,%s,'employer',%s,%s)", (body.username, password_hash, body.name, employer_id))
+        await record_operation(cur, Actor(user_id=cur.lastrowid, role="employer", name=body.name,
+                                          employer_id=employer_id, ip=handler.request.remote_ip),
+                               "employer.register", "employer", employer_id, f"单位注册：{body.name}（{code}）")
+    return employer_id, code
+
+
 class RegisterHandler(BaseHandler):
     @authorize(None)
     @api("Register an employer (单位注册); certification is pending until the platform administrator decides",
          body=RegisterBody, tag="employers", responses={"409": "credit code or username already registered"})
     async def post(self):
         body = self.json_body(RegisterBody)
-        code = body.credit_code.upper()
-        if problem := credit_code_problem(code):
-            raise DomainError("invalid_credit_code", problem)
-        if not is_valid_phone(body.contact_phone):
-            raise DomainError("invalid_input", "联系人手机应为11位手机号码")
-        check_password_strength(body.password)
-        password_hash = await hash_password(body.password)
-        async with self.db.transaction() as cur:
-            await cur.execute("SELECT 1 FROM employers WHERE credit_code=%s", (code,))
-            if await cur.fetchone():
-                raise DomainError("employer_registered")
-            await cur.execute("SELECT 1 FROM users WHERE username=%s", (body.username,))
-            if await cur.fetchone():
-                raise DomainError("username_taken")
-            await cur.execute(
-                "INSERT INTO employers (name, credit_code, contact_name, contact_phone_cipher, contact_phone_masked,"
-                " address, certification_method) VALUES (%s,%s,%s,%s,%s,%s,%s)",
-                (body.name, code, body.contact_name, self.vault.encrypt(body.contact_phone),
-                 mask_phone(body.contact_phone), body.address, body.certification_method))
-            employer_id = cur.lastrowid
-            await cur.execute("INSERT INTO users (username, password_hash, role, display_name, employer_id)"
-                              " VALUES (%s,%s,'employer',%s,%s)", (body.username, password_hash, body.name, employer_id))
-            from signing.actors import Actor
-            await record_operation(cur, Actor(user_id=cur.lastrowid, role="employer", name=body.name,
-                                              employer_id=employer_id, ip=self.request.remote_ip),
-                                   "employer.register", "employer", employer_id, f"单位注册：{body.name}（{code}）")
+        employer_id, code = await register_employer(self, body)
         self.write_json({"employer": {"id": employer_id, "name": body.name, "credit_code": code,
                                       "certification": "pending"}}, status=201)
 
@@ -157,7 +164,23 @@ async def find_graduate(handler: BaseHandler, name: str, id_number: str) -> dict
         " ORDER BY g.cohort DESC LIMIT 1", (id_hash_of(handler, id_number), name.strip()))
     if graduate is None or graduate["status"] != "valid":
         raise DomainError("graduate_not_found")
+    graduate["may_sign"] = may_sign(graduate["training_mode"])
     return graduate
+
+
+async def invite_graduate(handler: BaseHandler, body: InvitationBody) -> int:
+    """The online invitation (API and employer pages): the deadline's window, the graduate found, the record."""
+    try:
+        deadline = datetime.strptime(body.deadline.strip(), "%Y-%m-%d %H:%M")
+    except ValueError as exc:
+        raise DomainError("invalid_input", "应约截止时间格式应为YYYY-MM-DD HH:MM", [{"field": "deadline"}]) from exc
+    now = clock.now()
+    if not now + timedelta(hours=1) <= deadline <= now + timedelta(days=MAX_DEADLINE_DAYS):
+        raise DomainError("invalid_deadline", f"应约截止时间须在1小时后、{MAX_DEADLINE_DAYS}天以内",
+                          [{"field": "deadline"}])
+    g = await find_graduate(handler, body.name, body.id_number)
+    return await start(handler.db, handler.current_user, "online", "invite", g["id"],
+                       ActionInput(data=body.data, deadline=deadline))
 
 
 class GraduateSearchHandler(BaseHandler):
@@ -169,7 +192,7 @@ class GraduateSearchHandler(BaseHandler):
         g = await find_graduate(self, body.name, body.id_number)
         self.write_json({"graduate": {"name": g["name"], "school_name": g["school_name"], "department": g["department"],
                                       "major": g["major"], "level": g["level"], "cohort": g["cohort"],
-                                      "may_sign": g["training_mode"] not in ("21", "41")}})
+                                      "may_sign": g["may_sign"]}})
 
 
 class InvitationsHandler(BaseHandler):
@@ -178,17 +201,7 @@ class InvitationsHandler(BaseHandler):
          body=InvitationBody, tag="employers",
          responses={"409": "invitation already pending, graduate cannot sign, not certified"})
     async def post(self):
-        body = self.json_body(InvitationBody)
-        try:
-            deadline = datetime.strptime(body.deadline.strip(), "%Y-%m-%d %H:%M")
-        except ValueError as exc:
-            raise DomainError("invalid_input", "应约截止时间格式应为YYYY-MM-DD HH:MM") from exc
-        now = clock.now()
-        if not now + timedelta(hours=1) <= deadline <= now + timedelta(days=MAX_DEADLINE_DAYS):
-            raise DomainError("invalid_deadline", f"应约截止时间须在1小时后、{MAX_DEADLINE_DAYS}天以内")
-        g = await find_graduate(self, body.name, body.id_number)
-        record_id = await start(self.db, self.current_user, "online", "invite", g["id"],
-                                ActionInput(data=body.data, deadline=deadline))
+        record_id = await invite_graduate(self, self.json_body(InvitationBody))
         self.write_json({"record": await record_detail(self.db, self.current_user, record_id)}, status=201)
 
     @authorize("employer.self")

@@ -132,6 +132,9 @@ class RecordActionPage(WeChatPage):
         if action in ("save", "submit"):  # these take the whole form: never an empty post that wipes the data
             self.redirect(f"/wx/records/{int(record_id)}/edit", status=303)
             return
+        back = f"/wx/records/{int(record_id)}"
+        if await self.asked_first_about(int(record_id), action, CONFIRM.get(action), back):
+            return
         version = self.get_body_argument("version", "")
         await perform(self.db, self.current_user, int(record_id), action, ActionInput(
             version=int(version) if version.isdigit() else None,

@@ -39,16 +39,33 @@ class NewRecordBody(Body):
 class RecordListQuery(Query):
     kind: Kind | None = None
     initiator: Literal["employer", "graduate"] | None = None
-    state: str | None = Field(default=None, max_length=40)
+    state: str | None = Field(default=None, max_length=80,
+                              description="a state, or several states of the same text comma-separated")
     audit_stage: Literal["department", "school"] | None = None
     department: str | None = Field(default=None, max_length=100)
     level: Literal["专科", "本科", "硕士", "博士"] | None = None
     major: str | None = Field(default=None, max_length=100)
     name: str | None = Field(default=None, max_length=50)
     id_number: str | None = Field(default=None, max_length=18)
-    cohort: int | None = Field(default=None, ge=2000, le=2100)
-    page: int = Field(default=1, ge=1, le=100000)
+    cohort: int | None = Field(default=None, ge=2000, le=2100, description="届别; the current cohort when absent")
+    sort: Literal["updated", "state", "name"] = Field(default="updated", description="更新时间, 状态 or 姓名")
+    order: Literal["desc", "asc"] = "desc"
+    page: int = Field(default=1, ge=1, le=100000, description="jump to this page (ignored with a cursor)")
+    cursor: str | None = Field(default=None, max_length=400,
+                               description="the `next` or `prev` of the previous answer: a keyset page")
     page_size: int = Field(default=50, ge=1, le=200)
+
+    def filters(self) -> dict:
+        """The filters of the list, states checked against the table (an unknown one is a 400)."""
+        if self.state and not all(s in tt.STATE_TEXT for s in self.state.split(",")):
+            raise DomainError("invalid_input", "未知的状态")
+        return self.model_dump(include={"kind", "initiator", "state", "audit_stage", "department", "level", "major",
+                                        "name", "cohort"})
+
+
+async def list_page(handler: BaseHandler, q: RecordListQuery) -> dict:
+    return await list_records(handler.db, handler.redis, handler.current_user, q.filters(), q.page, q.page_size,
+                              id_hash_of(handler, q.id_number), q.sort, q.order == "desc", q.cursor)
 
 
 class RecordAction(Answer):
@@ -159,15 +176,11 @@ def id_hash_of(handler: BaseHandler, id_number: str | None) -> str | None:
 
 class SchoolRecordsHandler(BaseHandler):
     @authorize("school.records.read")
-    @api("Records of my school (department: my department; province: its schools; ministry: all), filtered",
+    @api("Records of my school (department: my department; province: its schools; ministry: all) of one cohort,"
+         " filtered and sorted; `total`/`pages` from a cached count, `next`/`prev` cursors for keyset pages",
          query=RecordListQuery, tag="audit")
     async def get(self):
-        q = self.query_args(RecordListQuery)
-        if q.state and q.state not in tt.STATE_TEXT:
-            raise DomainError("invalid_input", "未知的状态")
-        filters = q.model_dump(exclude={"page", "page_size", "id_number"})
-        self.write_json(await list_records(self.db, self.current_user, filters, q.page, q.page_size,
-                                           id_hash_of(self, q.id_number)))
+        self.write_json(await list_page(self, self.query_args(RecordListQuery)))
 
 
 class AuditViewHandler(BaseHandler):

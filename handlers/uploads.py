@@ -60,8 +60,11 @@ class StreamedUpload:
         return self.uploaded_part()["body"]
 
     def uploaded_part(self) -> dict:
-        """The 'file' part of the multipart body (filename, body); its other fields become request arguments
-        (e.g. _xsrf)."""
+        return self.uploaded_parts()[0]
+
+    def uploaded_parts(self) -> list[dict]:
+        """The 'file' parts of the multipart body (filename, body), in order; its other fields become request
+        arguments (e.g. _xsrf)."""
         arguments, files = {}, {}
         try:
             tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), b"".join(self._chunks),
@@ -79,7 +82,7 @@ class StreamedUpload:
         parts = files.get("file") or []
         if not parts:
             raise DomainError("upload_file_missing")
-        return parts[0]
+        return parts
 
 
 class UploadQuery(Query):
@@ -162,6 +165,19 @@ class EmployerDocumentQuery(Query):
         description="licence 加盖公章的营业执照; authorisation 加盖公章和个人身份证的网签授权书")
 
 
+async def store_certification_document(handler: BaseHandler, document: str, content: bytes) -> dict:
+    """The employer's licence or authorisation photo (API and employer pages), checked as a stamped page (a red
+    seal included); the latest replaces the previous one."""
+    actor = handler.current_user
+    upload = await accept_upload(handler.db, file_store(handler), f"employer-{document}", content,
+                                 graduate_id=None, uploaded_by=actor.user_id, employer_id=actor.employer_id,
+                                 check_as="stamped-agreement")
+    column = "licence_upload_id" if document == "licence" else "authorisation_upload_id"
+    async with handler.db.transaction() as cur:
+        await cur.execute(f"UPDATE employers SET {column}=%s WHERE id=%s", (upload["id"], actor.employer_id))
+    return upload
+
+
 @tornado.web.stream_request_body
 class EmployerDocumentHandler(StreamedUpload, BaseHandler):
     """Real-name certification: the unit's stamped business licence and the signing officer's stamped
@@ -181,15 +197,7 @@ class EmployerDocumentHandler(StreamedUpload, BaseHandler):
          query=EmployerDocumentQuery, tag="employers", content_type="multipart/form-data",
          responses={"201": "accepted", "413": "too large", "422": "a photo we cannot accept"})
     async def post(self):
-        content = self.uploaded_file()
-        actor = self.current_user
-        upload = await accept_upload(self.db, file_store(self), f"employer-{self.document}", content,
-                                     graduate_id=None, uploaded_by=actor.user_id, employer_id=actor.employer_id,
-                                     check_as="stamped-agreement")
-        column = "licence_upload_id" if self.document == "licence" else "authorisation_upload_id"
-        async with self.db.transaction() as cur:
-            await cur.execute(f"UPDATE employers SET {column}=%s WHERE id=%s", (upload["id"], actor.employer_id))
-        upload_answer(self, upload)
+        upload_answer(self, await store_certification_document(self, self.document, self.uploaded_file()))
 
 
 class UploadFileHandler(BaseHandler):

@@ -37,9 +37,9 @@ async def main(batch: int, concurrency: int, interval: float) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m notify.worker")
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--interval", type=float, default=0.25)
     args = parser.parse_args()
     from server.logs import setup_logging
     setup_logging(Settings.from_env())  # LOG_LEVEL and LOG_FORMAT like `python -m server worker`

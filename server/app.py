@@ -39,6 +39,7 @@ HANDLER_MODULES = [
     "handlers.uploads",
     "handlers.agreements",
     "handlers.employer_link",
+    "handlers.employer_pages",
 ]
 log = logging.getLogger("wangqian")
 

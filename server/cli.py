@@ -20,8 +20,10 @@ def cmd_migrate(config: Settings, args) -> int:
 
 
 def cmd_serve(config: Settings, args) -> int:
-    from server.runtime import serve
-    asyncio.run(serve(config))
+    from server.runtime import serve_processes
+    if args.processes < 1:
+        raise UserError("--processes must be 1 or more")
+    serve_processes(config, args.processes)
     return 0
 
 
@@ -143,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=fn)
         return sub
 
-    add("serve", cmd_serve, "run the HTTP server (in demo mode also the background jobs and the emulators)")
+    add("serve", cmd_serve, "run the HTTP server (in demo mode also the background jobs and the emulators)").add_argument(
+        "--processes", type=int, default=1, metavar="N", help="N server processes on the one port (default 1;"
+        " give the number of cores)")
     add("worker", cmd_worker, "run the background jobs (outbox delivery, EMS sync, expiry)")
     add("migrate", cmd_migrate, "create the database if missing and apply migrations/*.sql")
     add("demo", cmd_demo, "load demo data (idempotent) and print the logins to try")

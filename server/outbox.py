@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 
 LEASE_SECONDS = 60          # a claimed entry is invisible to other workers this long
 MAX_BACKOFF_SECONDS = 600   # a day of EMS downtime is retried at most every 10 minutes, never given up
@@ -24,16 +25,28 @@ def backoff_seconds(attempts: int) -> float:
 
 
 async def claim_due(db, topic: str, batch: int) -> list[dict]:
-    """Due entries this worker now owns (a lease: the update succeeds for one worker only)."""
-    claimed = []
-    for row in await db.fetchall(_DUE, (topic, batch)):
-        async with db.cursor() as cur:
-            await cur.execute(
-                "UPDATE outbox SET next_attempt_at=NOW(3) + INTERVAL %s SECOND"
-                " WHERE id=%s AND status='pending' AND next_attempt_at<=NOW(3)", (LEASE_SECONDS, row["id"]))
-            if cur.rowcount == 1:
-                row["payload"] = json.loads(row["payload"])
-                claimed.append(row)
+    """Due entries this worker now owns. One UPDATE leases the whole batch under this claim's token (a row that
+    another worker leased in between no longer matches), and the rows carrying the token are this worker's."""
+    due = await db.fetchall(_DUE, (topic, batch * 4))
+    if not due:
+        return []
+    if len(due) > batch:  # workers claiming at once pick different rows among the oldest, not all the same ones
+        due = sorted(random.sample(due, batch), key=lambda row: row["id"])
+    token = secrets.token_hex(8)
+    marks = ",".join(["%s"] * len(due))
+    async with db.cursor() as cur:
+        await cur.execute(
+            "UPDATE outbox SET next_attempt_at=NOW(3) + INTERVAL %s SECOND, lease_token=%s"
+            f" WHERE id IN ({marks}) AND status='pending' AND next_attempt_at<=NOW(3)",
+            [LEASE_SECONDS, token, *(row["id"] for row in due)])
+        if cur.rowcount == len(due):
+            won = {row["id"] for row in due}
+        else:
+            await cur.execute("SELECT id FROM outbox WHERE lease_token=%s", (token,))
+            won = {r["id"] for r in await cur.fetchall()}
+    claimed = [row for row in due if row["id"] in won]
+    for row in claimed:
+        row["payload"] = json.loads(row["payload"])
     return claimed
 
 

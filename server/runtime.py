@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import time
 from pathlib import Path
 
 import tornado.httpserver
@@ -31,15 +34,69 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
-async def serve(config: Settings) -> None:
-    sockets = bind_sockets(config.port, address=config.bind_host)  # a port in use fails here, before anything starts
+def serve_processes(config: Settings, processes: int) -> None:
+    """`serve --processes N`: the port is bound once here, then N children each run the whole server on it (the
+    kernel hands each new connection to one of them). Nothing is shared but the sockets: every child has its own
+    pools, and everything that must be counted or locked already goes through MariaDB or Redis. The parent only
+    forwards SIGTERM/SIGINT and restarts a child that died of anything else."""
+    sockets = bind_sockets(config.port, address=config.bind_host)  # a port in use fails here, before any fork
+    if processes <= 1:
+        asyncio.run(serve(config, sockets))
+        return
+    children: dict[int, int] = {}  # pid -> child number (0 runs the demo's emulators and jobs)
+    stopping = False
+
+    def start(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child: default signal handling again, then the server
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                asyncio.run(serve(config, sockets, first=number == 0))
+            except BaseException:
+                log.exception("serve process %s failed", number)
+                code = 1
+            os._exit(code)
+        children[pid] = number
+
+    def forward(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for number in range(processes):
+        start(number)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        number = children.pop(pid, None)
+        if number is not None and not stopping and os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM):
+            log.warning("serve process %s (pid %s) exited with %s; starting it again", number, pid, status)
+            time.sleep(0.5)  # a child that fails at once must not spin
+            start(number)
+
+
+async def serve(config: Settings, sockets=None, first: bool = True) -> None:
+    """One server process on `sockets` (bound here when not given). `first`: the process that, in demo mode, also
+    runs the emulators and the background jobs."""
+    sockets = sockets or bind_sockets(config.port, address=config.bind_host)  # a port in use fails before anything
     app = Application(config)
     await app.start()
     # xheaders stays off: X-Forwarded-For / X-Real-IP are believed only from TRUSTED_PROXIES (handlers.base.client_address)
     server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
     server.add_sockets(sockets)
     extras = []
-    if config.app_env == "demo":
+    demo_extras = config.app_env == "demo" and first
+    if demo_extras:
         from emulators.launcher import start_emulators
         try:
             extras = await start_emulators(config)
@@ -49,12 +106,13 @@ async def serve(config: Settings) -> None:
             raise
         runner = JobRunner(background_jobs(app))
         runner.start()
-    print(f"service listening on {config.public_base_url}  (APP_ENV={config.app_env})", flush=True)
-    for line in getattr(app, "banner", []):
-        print(line, flush=True)
+    if first:
+        print(f"service listening on {config.public_base_url}  (APP_ENV={config.app_env})", flush=True)
+        for line in getattr(app, "banner", []):
+            print(line, flush=True)
     await _until_signalled()
     server.stop()
-    if config.app_env == "demo":
+    if demo_extras:
         await runner.stop()
         for s in extras:
             s.stop()

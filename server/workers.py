@@ -16,6 +16,6 @@ def jobs_for(app) -> list[Job]:
         Job("heartbeat", 2, lambda: beat(app.redis, name)),  # /healthz turns 503 when no worker beats
         Job("expire-invitations", 30, lambda: expire_invitations(app.db)),
         Job("ems-sync", 2, ems.run_once),
-        Job("notify", 1, Notifier(app).run_once),
+        Job("notify", 0.25, Notifier(app).run_once),  # idle poll: lag stays well under a second
         Job("agreement-documents", 2, AgreementDocumentJob(app).run_once),
     ]

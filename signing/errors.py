@@ -30,6 +30,9 @@ class DomainError(Exception):
         self.message = message  # a specific Chinese message; the code's default otherwise
         self.details = details
 
+    def __reduce__(self):  # whole across a process pool (photo checks run in one: documents/uploads.py)
+        return (type(self), (self.code, self.message, self.details))
+
 
 CATALOG: dict[str, tuple[Kind, str]] = {}
 

@@ -4,21 +4,21 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from signing import clock, rules
+from signing import clock, lists, rules
 from signing import transitions as tt
 from signing.actors import Actor
+from signing.eligibility import current_cohort
 from signing.errors import DomainError
 from signing.policy import record_scope
 from signing.records_service import RECORD_COLUMNS, decode, load_context
+from signing.sql import in_list
 from signing.warnings import warning_for
 
-LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.agreement_number, r.deadline, r.version,"
-                " r.created_at, r.updated_at, r.department, r.level, r.cohort, r.employer_id,"
-                " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
-                " JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.type_code')) AS type_code,"
-                " g.name, g.id_masked, g.major, g.student_number, g.status AS graduate_status,"
-                " (SELECT p.agreement_type FROM schools s JOIN provinces p ON p.code=s.province_code"
-                "  WHERE s.id=r.school_id) AS agreement_type")
+# only what a list shows (each column is decoded for every row of every page); an export adds a few
+LIST_COLUMNS = ("r.id, r.kind, r.initiator, r.state, r.audit_stage, r.updated_at, r.department, r.level,"
+                " r.graduate_name, JSON_UNQUOTE(JSON_EXTRACT(r.data, '$.unit_name')) AS unit_name,"
+                " g.name, g.id_masked, g.major, p.agreement_type")
+EXPORT_COLUMNS = LIST_COLUMNS + ", r.agreement_number, r.created_at, g.student_number"
 
 
 def summarize(row: dict, agreement_type: str | None = None) -> dict:
@@ -82,39 +82,107 @@ async def record_detail(db, actor: Actor, record_id: int, now: datetime | None =
     return record
 
 
-async def list_records(db, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
-                       id_hash: str | None = None) -> dict:
-    """A page of records in the actor's scope. Filters on the record alone are resolved on the records table
-    (index school_id, state, id) before joining graduates, so deep pages over a large cohort stay cheap."""
+def status_choices() -> list[tuple[str, str]]:
+    """The state filter as staff read it: one option per status text (states that read the same, such as the
+    signing audits of offline signings and of paper registrations, are one option), drafts left out."""
+    groups: dict[str, list[str]] = {}
+    for state in tt.STATE_TEXT:
+        if state not in lists.HIDDEN_FROM_STAFF:
+            groups.setdefault(tt.status_text(state, None), []).append(state)
+    return [(",".join(states), text) for text, states in groups.items()]
+
+
+def list_index(actor: Actor, filters: dict, sort: str) -> str | None:
+    """The index of migrations/0011 whose prefix is this list's scope and filter and whose next columns are its
+    sort key. Named rather than left to the optimizer, which sometimes preferred a covering range of another
+    index and a sort of it, which is what a keyset page must never do. None for searches by name or ID number
+    (a few rows, sorted)."""
+    if filters.get("name") or filters.get("id_hash"):
+        return None
+    if actor.role in ("school", "department"):
+        prefix = "ix_list_dept" if actor.role == "department" or filters.get("department") else "ix_list"
+    else:  # several schools: by cohort, the schools read along the way
+        prefix = "ix_list_all"
+    return (prefix + ("_state" if sort == "state" or one_state(filters) else "")
+            + ("_name" if sort == "name" else "_updated"))
+
+
+def list_source(actor: Actor, filters: dict, id_hash: str | None = None, sort: str = "updated") -> tuple[str, list]:
+    """FROM … WHERE … of the staff list: the actor's scope, the cohort and the filters. Records come first
+    (STRAIGHT_JOIN) and are read through the index of the filter and sort (list_index), in its order."""
     cond, args = record_scope(actor)
-    for column in ("kind", "initiator", "state", "audit_stage", "department", "level", "cohort"):
+    cond += " AND r.cohort=%s"
+    args.append(filters["cohort"])
+    for column in ("kind", "initiator", "audit_stage", "department", "level"):
         if filters.get(column) not in (None, ""):
             cond += f" AND r.{column}=%s"
             args.append(filters[column])
-    if filters.get("states"):
-        cond += " AND r.state IN (" + ",".join(["%s"] * len(filters["states"])) + ")"
-        args.extend(filters["states"])
+    states = filters.get("states") or (filters["state"].split(",") if filters.get("state") else [])
+    if len(states) == 1:
+        cond += " AND r.state=%s"
+        args.append(states[0])
+    elif states:
+        in_sql, in_args = in_list(states)
+        cond += f" AND r.state IN {in_sql}"
+        args.extend(in_args)
     if actor.role != "graduate":
-        cond += " AND r.state NOT IN ('draft','discarded')"  # a graduate's drafts are theirs alone
-    graduate_cond, graduate_args = "", []
-    for column in ("major", "name"):
-        if filters.get(column):
-            graduate_cond += f" AND g.{column}=%s"
-            graduate_args.append(filters[column])
+        cond += " AND r.listed=1"  # a graduate's drafts are theirs alone
+    if filters.get("name"):
+        cond += " AND r.graduate_name=%s"
+        args.append(filters["name"])
+    index = list_index(actor, {**filters, "id_hash": id_hash}, sort)
+    table = f"records r FORCE INDEX ({index})" if index else "records r"
+    joined = []
+    if filters.get("major"):
+        joined.append(("g.major=%s", filters["major"]))
     if id_hash:
-        graduate_cond += " AND g.id_hash=%s"
-        graduate_args.append(id_hash)
-    if graduate_cond:
-        where = f"FROM records r JOIN graduates g ON g.id=r.graduate_id WHERE {cond}{graduate_cond}"
-        args = [*args, *graduate_args]
-    else:
-        where = f"FROM records r WHERE {cond}"
-    total = await db.fetchone(f"SELECT COUNT(*) AS n {where}", args)
-    rows = await db.fetchall(
-        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id {where} ORDER BY r.id DESC LIMIT %s OFFSET %s) page"
-        " JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id ORDER BY r.id DESC",
-        [*args, page_size, (page - 1) * page_size])
-    return {"total": total["n"], "page": page, "items": [summarize(r) for r in rows]}
+        joined.append(("g.id_hash=%s", id_hash))
+    if not joined:
+        return f"FROM {table} WHERE {cond}", args
+    return (f"FROM {table} STRAIGHT_JOIN graduates g ON g.id=r.graduate_id WHERE {cond}"
+            + "".join(f" AND {c}" for c, _ in joined), [*args, *(v for _, v in joined)])
+
+
+def sort_key(sort: str, filters: dict) -> str:
+    """The sort as the index reads it: by state within one state is by update time (MariaDB would sort the
+    rows of a constant column rather than read on)."""
+    return "updated" if sort == "state" and one_state(filters) else sort
+
+
+def one_state(filters: dict) -> bool:
+    return bool(filters.get("state")) and "," not in filters["state"] and not filters.get("states")
+
+
+# the page's records with what the list shows, their ids found first in the index (signing/lists.py)
+PAGE_ROWS = ("SELECT {columns} FROM ({{ids}}) page JOIN records r ON r.id=page.id JOIN graduates g ON g.id=r.graduate_id"
+             " JOIN schools s ON s.id=r.school_id JOIN provinces p ON p.code=s.province_code")
+
+
+async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, page_size: int = 50,
+                       id_hash: str | None = None, sort: str = "updated", descending: bool = True,
+                       cursor: str | None = None) -> dict:
+    """One page of the records in the actor's scope (signing/lists.py: keyset pages, cached count, jump)."""
+    filters = {**filters, "cohort": filters.get("cohort") or current_cohort(clock.today())}
+    key = sort_key(sort, filters)
+    source, args = list_source(actor, filters, id_hash, key)
+    total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args)
+    pages = max(1, -(-total // page_size))
+    page, rows = await lists.page_of(db, source, args, PAGE_ROWS.format(columns=LIST_COLUMNS), key, descending, page,
+                                     page_size, total, cursor)
+    return {"total": total, "page": page, "pages": pages, "page_size": page_size, "sort": sort,
+            "order": "desc" if descending else "asc", **lists.cursors(page, pages, rows, key),
+            "items": [summarize(r) for r in rows]}
+
+
+async def export_batches(db, actor: Actor, filters: dict, id_hash: str | None = None, sort: str = "updated",
+                         descending: bool = True, size: int = 1000):
+    """The whole filtered list, `size` records at a time (keyset batches: memory stays flat at any size)."""
+    filters = {**filters, "cohort": filters.get("cohort") or current_cohort(clock.today())}
+    key = sort_key(sort, filters)
+    source, args = list_source(actor, filters, id_hash, key)
+    async for rows in lists.batches(db, source, args, PAGE_ROWS.format(columns=EXPORT_COLUMNS), key, descending,
+                                    size):
+        yield [summarize(r) for r in rows]
 
 
 async def own_records(db, actor: Actor, now: datetime | None = None, limit: int = 500) -> list[dict]:

@@ -15,6 +15,7 @@ from signing import clock, rules
 from signing import transitions as tt
 from signing.actors import Actor
 from signing.errors import DomainError
+from signing.lists import HIDDEN_FROM_STAFF, bump_generation
 from signing.oplog import record_operation
 from signing.record_data import (
     apply_changes,
@@ -117,7 +118,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     ctx = await load_context(cur, graduate_id, now, actor, lock=True)
     g = ctx.graduate
     if record_id is None:
-        record = {"id": None, "kind": kind, "graduate_id": g["id"], "school_id": g["school_id"], "cohort": g["cohort"],
+        record = {"id": None, "kind": kind, "graduate_id": g["id"], "graduate_name": g["name"],
+                  "school_id": g["school_id"], "cohort": g["cohort"],
                   "department": g["department"], "level": g["level"], "employer_id": actor.employer_id,
                   "initiator": "employer" if actor.role == "employer" else "graduate", "state": tt.NEW,
                   "audit_stage": None, "audit_touched": 0, "deadline": inp.deadline, "data": {},
@@ -143,7 +145,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
         agreement_number = agreement_number or f"WQ{record['cohort']}{ctx.settings['school_code']}"
 
     values = {
-        "state": next_state, "audit_stage": stage, "audit_touched": touched, "in_flow": int(tt.is_in_flow(next_state)),
+        "state": next_state, "listed": int(next_state not in HIDDEN_FROM_STAFF), "audit_stage": stage,
+        "audit_touched": touched, "in_flow": int(tt.is_in_flow(next_state)),
         "active_graduate_id": g["id"] if tt.is_active(next_state) else None,
         "pending_invitation": f"{record['employer_id']}:{g['id']}" if next_state == "invited" else None,
         "data": json.dumps(data, ensure_ascii=False, default=str),
@@ -152,11 +155,11 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
     }
     try:
         if record_id is None:
-            columns = ["kind", "graduate_id", "school_id", "cohort", "department", "level", "employer_id", "initiator",
-                       *values]
+            columns = ["kind", "graduate_id", "graduate_name", "school_id", "cohort", "department", "level",
+                       "employer_id", "initiator", *values]
             await cur.execute(
                 f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-                [record[c] for c in columns[:8]] + list(values.values()))
+                [record[c] for c in columns[:9]] + list(values.values()))
             record_id = cur.lastrowid
         else:
             sets = ", ".join(f"{c}=%s" for c in values)
@@ -195,6 +198,8 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
         f"{tt.KINDS[record['kind']]}：{g['name'][0]}*（{g['id_masked']}）{tt.ACTION_TEXT[t.action]}，"
         f"状态：{tt.status_text(next_state, stage)}" + (f"，原因：{inp.reason}" if inp.reason else ""),
         school_id=g["school_id"], province_code=ctx.settings["province_code"])
+    # last, so that the school's generation row is locked only for the commit: cached list counts are stale now
+    await bump_generation(cur, record["school_id"], record["cohort"])
     return record_id
 
 

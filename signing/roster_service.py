@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 
 from signing.actors import Actor
 from signing.errors import DomainError
+from signing.lists import bump_generation
 from signing.oplog import record_operation
 from signing.personal import mask_id_number, mask_phone
 from signing.roster import RosterRow, parse_roster
@@ -74,6 +75,8 @@ async def import_roster(db, vault, actor: Actor, filename: str, content: bytes) 
             await cur.execute(
                 "UPDATE graduates SET status='invalid', invalidated_at=NOW()"
                 f" WHERE cohort=%s AND school_id=%s AND id_hash IN {in_sql}", [cohort, school["id"], *in_args])
+        await _sync_record_names(cur, school["id"], cohort)
+        await bump_generation(cur, school["id"], cohort)  # the lists' cached counts may have changed
         result = ImportResult(0, school_code, cohort, len(rows), added,
                               len(rows) - added - restored, restored, len(missing))
         await cur.execute(
@@ -89,6 +92,18 @@ async def import_roster(db, vault, actor: Actor, filename: str, content: bytes) 
             school_id=school["id"], province_code=school["province_code"],
         )
     return result
+
+
+async def _sync_record_names(cur, school_id: int, cohort: int) -> None:
+    """The lists sort and search by the name a record carries: the records of renamed graduates take the new
+    name. Found by a plain read, then updated by id, so that only those rows are locked (not every record of
+    the cohort, which record actions running meanwhile need); their update time stays (no change to them)."""
+    await cur.execute("SELECT r.id, g.name FROM records r JOIN graduates g ON g.id=r.graduate_id"
+                      " WHERE r.school_id=%s AND r.cohort=%s AND r.graduate_name<>g.name", (school_id, cohort))
+    renamed = await cur.fetchall()
+    if renamed:
+        await cur.executemany("UPDATE records SET graduate_name=%s, updated_at=updated_at WHERE id=%s",
+                              [(r["name"], r["id"]) for r in renamed])
 
 
 def _row_values(school_id: int, id_hash: str, r: RosterRow, vault) -> tuple:

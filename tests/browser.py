@@ -68,7 +68,7 @@ class LiveServer:
         self.thread.join(10)
 
 
-def phone_browser():
+def _chromium(configure):
     assert CHROMIUM and CHROMEDRIVER, "chromium and chromium-driver are missing: scripts/test installs them"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -76,28 +76,22 @@ def phone_browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"):
         options.add_argument(arg)
-    options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}, "userAgent": WECHAT_UA})
+    configure(options)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     return driver
 
 
-def desktop_browser():
-    """Headless Chromium as a staff member's PC (1440x900) for the console pages."""
-    assert CHROMIUM and CHROMEDRIVER, "chromium and chromium-driver are missing: scripts/test installs them"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN",
-                "--window-size=1440,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    return driver
+def phone_browser():
+    """A phone in WeChat: 390x844, WeChat's user agent (the H5 pages)."""
+    return _chromium(lambda options: options.add_experimental_option("mobileEmulation", {
+        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}, "userAgent": WECHAT_UA}))
+
+
+def desktop_browser(width: int = 1440, height: int = 900):
+    """A staff PC: a 1440x900 window (the console pages)."""
+    return _chromium(lambda options: options.add_argument(f"--window-size={width},{height}"))
 
 
 # Run in the page: what a person would stumble over.
@@ -127,6 +121,15 @@ for (const el of document.body.querySelectorAll('*')) {
 }
 return problems;
 """
+# What a page weighs before its images: the HTML, its stylesheets and scripts (uncompressed).
+PAGE_BUDGET_BYTES = 50 * 1024
+PAGE_WEIGHT_JS = r"""
+const nav = performance.getEntriesByType('navigation')[0];
+let total = nav ? nav.decodedBodySize : 0;
+for (const r of performance.getEntriesByType('resource'))
+  if (['link', 'script', 'css'].includes(r.initiatorType) || /\.(css|js)(\?|$)/.test(r.name)) total += r.decodedBodySize;
+return total;
+"""
 # Words a graduate must never read: snake_case or kebab-case keys, programming values, English field names.
 RAW_TEXT = re.compile(r"\b[a-z]+(?:[_-][a-z0-9]+)+\b|\b(?:None|null|undefined|NaN|True|False|Traceback)\b"
                       r"|\b(?:postcode|unit_name|type_code|kind|state|action|upload)\b")
@@ -141,6 +144,7 @@ class Journey:
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.steps = 0
+        self.weights: dict[str, int] = {}  # step -> bytes of HTML, CSS and JS (PAGE_WEIGHT_JS), our pages only
 
     def open(self, path: str):
         self.driver.get(self.server.base + path if path.startswith("/") else path)
@@ -160,7 +164,14 @@ class Journey:
         if ours:
             assert self.driver.execute_script(PAGE_PROBLEMS_JS) == [], step
             assert not RAW_TEXT.findall(text), (step, RAW_TEXT.findall(text))
+            self.weights[step] = self.driver.execute_script(PAGE_WEIGHT_JS)
         return text
+
+    def assert_light(self) -> None:
+        """Every page of the journey under PAGE_BUDGET_BYTES before images; prints the heaviest."""
+        step, weight = max(self.weights.items(), key=lambda sw: sw[1])
+        print(f"{self.dir.name}: heaviest page {step}, {weight} bytes of HTML, CSS and JS")
+        assert weight <= PAGE_BUDGET_BYTES, self.weights
 
     def fill(self, fields: dict):
         from selenium.webdriver.common.by import By
@@ -176,6 +187,24 @@ class Journey:
     def click(self, css: str):
         from selenium.webdriver.common.by import By
         self.driver.find_element(By.CSS_SELECTOR, css).click()
+
+    def submit(self, css: str, seconds: float = 30):
+        """Clicks what sends the page away (a form's button, a dialog's 确定) and waits for the next page, so
+        that the next check sees it and not the old one under its loading toast."""
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.click(css)
+
+        def old_page_gone(_driver) -> bool:
+            try:
+                old.is_enabled()
+            except WebDriverException:  # stale, or "does not belong to the document" mid-navigation
+                return True
+            return False
+        WebDriverWait(self.driver, seconds).until(old_page_gone)
+        WebDriverWait(self.driver, seconds).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def wait_text(self, css: str, text: str, seconds: float = 15):
         from selenium.webdriver.common.by import By

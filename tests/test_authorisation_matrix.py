@@ -54,6 +54,8 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/api/school/warnings/(\d+)": ("foreign_school", "/api/school/warnings/{warning}"),
     r"/api/school/statistics": ("own", "/api/school/statistics"),
     r"/api/school/records/export": ("own", "/api/school/records/export"),
+    r"/api/school/records/export\.xlsx": ("own", "/api/school/records/export.xlsx"),
+    r"/api/school/roster-template\.xlsx": ("own", "/api/school/roster-template.xlsx"),
     r"/api/graduate/registrations": ("own", "/api/graduate/registrations"),
     r"/api/graduate/registrations/(archive|hukou)": ("own", "/api/graduate/registrations/archive"),
     r"/api/school/registrations": ("own", "/api/school/registrations?module=archive"),
@@ -102,8 +104,18 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/api/records/(\d+)/employer-link": ("foreign", "/api/records/{record}/employer-link"),
     r"/e/([^/]+)": ("public", "/e/not-a-token"),
     r"/e/([^/]+)/agreement\.pdf": ("public", "/e/not-a-token/agreement.pdf"),
+    r"/e/([^/]+)/page-(\d)\.png": ("public", "/e/not-a-token/page-1.png"),
     r"/e/([^/]+)/upload": ("public", "/e/not-a-token/upload"),
     r"/demo/phones": ("public", "/demo/phones"),
+    r"/employer": ("own", "/employer"),
+    r"/employer/login": ("public", "/employer/login"),
+    r"/employer/logout": ("own", "/employer/logout"),
+    r"/employer/register": ("public", "/employer/register"),
+    r"/employer/certification": ("own", "/employer/certification"),
+    r"/employer/certification/(licence|authorisation)": ("own", "/employer/certification/licence"),
+    r"/employer/invite": ("own", "/employer/invite"),
+    r"/employer/records/(\d+)": ("foreign", "/employer/records/{record}"),
+    r"/employer/records/(\d+)/act/([a-z_]+)": ("foreign", "/employer/records/{record}/act/request_cancel"),
 }
 # a well-formed body for the routes that change a foreign graduate's data, so that the scope is what refuses
 BODIES = {
@@ -198,7 +210,8 @@ async def test_no_role_reaches_a_foreign_graduates_data(world, client, sql):
     clients = await intruders(world, client, foreign["school"])
     markers = [foreign["name"], foreign["id_number"], foreign["student_number"]]
     problems = []
-    ending = (r"/api/logout", r"/admin/logout", r"/wx/unbind")  # these end the intruder's session: last
+    # these end the intruder's session: last
+    ending = (r"/api/logout", r"/admin/logout", r"/wx/unbind", r"/employer/logout")
     for pattern, method in sorted(route_methods(), key=lambda pm: pm[0] in ending):
         kind, template = ROWS[pattern]
         path = template.format(**foreign)

@@ -4,6 +4,7 @@ keeps every value and the photo, correct it and submit; then the list says what 
 second registration. Every page on the way is checked (tests/browser.py)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -36,13 +37,13 @@ def enter_through_wechat(j: Journey, g: dict) -> None:
     """WeChat's authorisation (the emulator's page), binding with ID number and password, the roster check."""
     j.open("/wx/oauth?next=/wx/records")
     assert "模拟微信授权" in j.check("wechat-authorize", ours=False)
-    j.click("form:last-of-type button[type=submit]")
+    j.submit("form:last-of-type button[type=submit]")
     assert "身份证号或手机号" in j.check("bind")
     j.fill({"identifier": g["id_number"], "password": PASSWORD})
-    j.click("button[type=submit]")
+    j.submit("button[type=submit]")
     text = j.check("confirm-roster")
     assert g["name"] in text and g["id_number"] not in text
-    j.click("form[action='/wx/profile'] button")
+    j.submit("form[action='/wx/profile'] button")
 
 
 def actor(live: LiveServer, username: str):
@@ -68,7 +69,7 @@ def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_
     photo.write_bytes(sharp_stamped_jpeg())
     browser.find_element("css selector", "input[type=file]").send_keys(str(photo))
     j.wait_text(".upload-result", "已上传 1 张")
-    j.click("button[name=submit]")
+    j.submit("button[name=submit]")
 
     text = j.check("paper-form-refused")
     assert "联系人手机应为11位手机号码" in text and "格式不正确，请检查" in text
@@ -78,13 +79,14 @@ def test_graduate_binds_confirms_and_registers_a_paper_agreement_without_losing_
     WebDriverWait(browser, 10).until(lambda d: d.execute_script(  # the kept photo is shown, not only counted
         "return [...document.querySelectorAll('.thumb img')].map(i => i.complete && i.naturalWidth > 0)") == [True])
     j.fill({"contact_mobile": UNIT["contact_mobile"]})
-    j.click("button[name=submit]")
+    j.submit("button[name=submit]")
 
     text = j.check("record-submitted")
     assert "签约审核中，等待学校审核" in text and "已完成：提交审核" in text and UNIT["unit_name"] in text
     browser.find_element("link text", "返回我的记录").click()
     text = j.check("records-active")
     assert "办结" in text and "已签就业协议，登记信息 ›" not in text
+    j.assert_light()
 
 
 def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmits_a_returned_application(
@@ -104,9 +106,9 @@ def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmit
     j.open(f"/wx/records/{invitation}")
     assert "接受签约邀请" in j.check("invitation")
     j.click("form[action$='/act/accept'] button")
-    alert = browser.switch_to.alert
-    assert "确定接受吗" in alert.text
-    alert.accept()
+    j.wait_text(".dialog-body", "确定接受吗")  # the page's own dialog, in WeChat's style
+    j.check("accept-dialog")
+    j.submit(".dialog-yes")
     text = j.check("accepted")
     assert "学生已同意签约，等待学校审核" in text and "已完成" in text
 
@@ -118,7 +120,7 @@ def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmit
     j.open("/wx/records/new?kind=offline")
     fields = {k: ("yes" if v is True else str(v)) for k, v in UNIT.items()}
     j.fill(fields)
-    j.click("button[name=submit]")
+    j.submit("button[name=submit]")
     text = j.check("applied")
     assert "就业协议审核中，等待学校审核" in text
     applied = int(browser.current_url.split("/wx/records/")[1].split("?")[0])
@@ -127,10 +129,50 @@ def test_graduate_accepts_an_invitation_after_confirming_then_edits_and_resubmit
     text = j.check("returned")
     assert "学校退回：单位信息有误" in text
     assert text.index("学校退回") < text.index("协议审核待提交（老师退回）")
-    j.click("a[href$='/edit']")
+    j.submit("a[href$='/edit']")
     assert browser.find_element("name", "unit_name").get_attribute("value") == UNIT["unit_name"]
     j.check("edit-returned")
     j.fill({"unit_name": "北京示范科技股份有限公司"})
-    j.click("button[name=submit]")
+    j.submit("button[name=submit]")
     text = j.check("resubmitted")
     assert "就业协议审核中，等待学校审核" in text and "北京示范科技股份有限公司" in text
+    j.assert_light()
+
+
+def test_graduate_binds_with_an_sms_code_and_registers_further_study_with_its_proof(live, browser, tmp_path):
+    world = World(live.app)
+    school = live.call(world.school())
+    [g] = live.call(world.graduates(school))
+    j = Journey(browser, live, "graduate-sms-bind-destination")
+    j.open("/wx/oauth?next=/wx/records")
+    j.submit("form:last-of-type button[type=submit]")  # a new WeChat user
+    j.submit("a[href*='method=sms_code']")
+    assert "获取验证码" in j.check("bind-sms")
+    j.fill({"identifier": g["phone"]})
+    j.submit("#send-code")
+    text = j.check("bind-code-sent")
+    assert "重新获取验证码（" in text and "秒）" in text  # the 60 s countdown
+    wechat = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # the phone's SMS (the emulator's inbox)
+    j.open(f"http://{live.config.aliyun_sms_endpoint}/inbox?phone={g['phone']}")
+    code = re.search(r"验证码为(\d{6})", j.check("phone-inbox", ours=False)).group(1)
+    browser.close()
+    browser.switch_to.window(wechat)
+    j.fill({"code": code})
+    j.submit("form[action='/wx/bind'] button[type=submit]")
+    assert g["name"] in j.check("sms-bound-confirm-roster")
+    j.submit("form[action='/wx/profile'] button")
+
+    j.open("/wx/records/new?kind=destination")
+    j.fill({"type_code": "80"})
+    assert "证明材料" in j.check("destination-form")
+    j.fill({"field_school_name": "北京大学", "field_major": "计算机科学与技术"})
+    photo = tmp_path / "admission.jpg"
+    photo.write_bytes(sharp_stamped_jpeg())
+    browser.find_element("css selector", "input[type=file]").send_keys(str(photo))
+    j.wait_text(".upload-result", "已上传 1 张")
+    assert "已上传 1 张" in j.check("destination-photo")
+    j.submit("button[name=submit]")
+    text = j.check("destination-submitted")
+    assert "北京大学" in text and "已完成：提交审核" in text
+    j.assert_light()

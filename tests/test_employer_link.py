@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from handlers.uploads import UPLOAD_BODY_LIMIT
+from handlers.employer_link import EmployerLinkUpload
 from signing.personal import mask_name
 from tests import agreement_photos as photos
 from tests import image_corpus as corpus
@@ -30,12 +30,18 @@ async def request_link(f, rid: int) -> str:
 
 
 async def post_photo(c, token: str, content: bytes, with_xsrf: bool = True):
-    """The link page's form as a browser posts it: multipart, _xsrf as a form field (no header)."""
+    return await post_photos(c, token, [content], with_xsrf)
+
+
+async def post_photos(c, token: str, contents: list[bytes], with_xsrf: bool = True):
+    """The link page's form as a browser posts it: multipart, one file per page, _xsrf as a form field."""
     boundary = uuid.uuid4().hex
     fields = f'--{boundary}\r\nContent-Disposition: form-data; name="_xsrf"\r\n\r\n{c.cookies["_xsrf"]}\r\n' \
         if with_xsrf else ""
-    body = (fields + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    body = fields.encode() + b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="page{i}.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode() + content + b"\r\n" for i, content in enumerate(contents, 1)
+    ) + f"--{boundary}--\r\n".encode()
     return await c.request("POST", f"/e/{token}/upload", body=body, xsrf=False,
                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
@@ -109,10 +115,31 @@ async def test_a_dark_photo_is_refused_on_the_page_with_the_checks_message(world
     html = refused.body.decode()
     assert refused.status == 422 and "照片太暗，请在光线充足的地方重新拍摄" in html and f"/e/{token}/upload" in html
     answer, _ = await raw_post(http_port, f"/e/{token}/upload", {
-        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(UPLOAD_BODY_LIMIT + 1)})
+        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(EmployerLinkUpload.body_limit + 1)})
     assert answer.startswith(b"HTTP/1.1 413") and "照片文件太大".encode() in answer
     assert f.state(rid)["state"] == "agreement_approved"
     assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_one_photo_per_page_with_the_seal_on_at_least_one_of_them(world, client, sql):
+    f = await Flow(world, client, sql).setup()
+    rid = await approved_offline(f)
+    token = await request_link(f, rid)
+    unit = client()
+    await unit.get(f"/e/{token}")
+    preview = await unit.get(f"/e/{token}/page-2.png")  # phones show no PDF inline: the pages as images
+    assert preview.status == 200 and preview.body.startswith(b"\x89PNG")
+    assert (await unit.get(f"/e/{token}/page-3.png")).status == 404
+    pages = photos.pages((await unit.get(f"/e/{token}/agreement.pdf")).body)
+    unstamped = [photos.photograph(page) for page in pages]
+    refused = await post_photos(unit, token, unstamped)
+    assert refused.status == 422 and "所有照片中都未看到用人单位的红色公章" in refused.body.decode()
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0  # nothing kept
+    done = await post_photos(unit, token, [unstamped[0], photos.photograph(photos.stamp(pages)[-1])])
+    assert done.status == 200 and "2张照片" in done.body.decode()
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE record_id=%s", (rid,))[0]["n"] == 2
+    assert f.state(rid)["state"] == "signing_audit"
 
 
 @pytest.mark.gen_test

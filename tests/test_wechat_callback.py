@@ -162,6 +162,27 @@ async def test_same_sender_and_create_time_event_is_answered_once(client, wx_con
     assert subscribed_flag(sql, openid) == 1  # the retry changed nothing
 
 
+@pytest.mark.gen_test
+async def test_a_replayed_nonce_does_not_mark_the_message_it_carried(client, wx_config):
+    """A captured nonce resent with another message is refused, and that message still counts as new when
+    WeChat itself sends it (the replay check and the message check are one Redis script: the second key is set
+    only when the nonce was new)."""
+    query = signed_query(wx_config.wechat_token)
+    await push(client(), wx_config, text_xml(new_openid(), "一", int(time.time() * 1000) + 11), query)
+    later = text_xml(new_openid(), "二", int(time.time() * 1000) + 12)
+    replayed = await push(client(), wx_config, later, query)
+    assert replayed.body == b"success"
+    genuine = await push(client(), wx_config, later)  # a fresh nonce
+    assert reply_of(genuine)["Content"] == DEFAULT_REPLY
+
+
+@pytest.mark.gen_test
+async def test_a_scene_subscription_is_read_with_its_scene(client, wx_config):
+    xml = event_xml(new_openid(), "subscribe", key="qrscene_42")
+    resp = await push(client(), wx_config, xml)
+    assert reply_of(resp)["MsgType"] == "text"  # welcomed like any subscription
+
+
 # -- limits and hostile XML -------------------------------------------------------------------------------
 
 @pytest.mark.gen_test

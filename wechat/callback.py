@@ -9,9 +9,10 @@ import re
 import time
 
 import xmltodict
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import TextReply
 
 import wechat.errors  # noqa: F401  (registers the error codes)
@@ -25,6 +26,29 @@ SEEN_TTL = 2 * WINDOW_SECONDS  # a nonce is remembered while a replay of it coul
 MAX_CALLBACK_BYTES = 64 * 1024
 # DOCTYPE, ENTITY, ELEMENT...: WeChat never sends them; refused before any parser sees the body.
 DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
+
+
+# SET NX of the nonce, then (only if it was new: a replayed nonce must not mark a message it did not carry) of
+# the message's delivery key; 1 when both were new.
+FIRST_TIME = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+return 1
+"""
+
+
+def message_of(fields: dict):
+    """wechatpy's message or event object for fields already parsed (wechatpy.parse_message would parse the
+    XML a second time); the same choice of class, for the message types an official account receives."""
+    message_type = fields["MsgType"].lower()
+    if message_type != "event":
+        return MESSAGE_TYPES.get(message_type, UnknownMessage)(fields)
+    event_type = str(fields.get("Event", "")).lower()
+    event_key = fields.get("EventKey") or ""
+    if event_type == "subscribe" and isinstance(event_key, str) and event_key.startswith("qrscene_"):
+        event_type = "subscribe_scan"  # subscribed by scanning a QR code with a scene
+        fields = {**fields, "Event": event_type, "EventKey": event_key[len("qrscene_"):]}
+    return EVENT_TYPES.get(event_type, UnknownMessage)(fields)
 
 
 def signature_of(*parts: str) -> str:
@@ -75,7 +99,7 @@ class WeChatCallbackHandler(BaseHandler):
         if encrypted:
             text = self.decrypt(text, timestamp, nonce)
         message = self.parse(text)
-        if not await self.first_time(f"nonce:{nonce}") or not await self.first_time(self.delivery_key(message)):
+        if not await self.first_time(f"nonce:{nonce}", self.delivery_key(message)):
             self.finish("success")  # a replay or WeChat's retry: answered, not processed again
             return
         reply, work = self.route(message)
@@ -131,18 +155,20 @@ class WeChatCallbackHandler(BaseHandler):
         return root
 
     def parse(self, text: str):
-        self.parse_xml(text)  # shape check with entities disabled before wechatpy parses it again
+        """One parse (entities disabled), then wechatpy's message class for the fields."""
         try:
-            message = parse_message(text)
+            message = message_of(self.parse_xml(text))
             message.source, message.time, message.id  # noqa: B018  (fields convert on access: fail here)
+        except DomainError:
+            raise
         except Exception as exc:  # missing MsgType, non-numeric CreateTime...
             raise DomainError("wechat_xml_invalid") from exc
         return message
 
-    async def first_time(self, key: str) -> bool:
-        """Redis SET NX: True for the first delivery of `key` within SEEN_TTL."""
-        full_key = f"wechat:{self.config.wechat_app_id}:callback:{key}"
-        return bool(await self.redis.set(full_key, "1", nx=True, ex=SEEN_TTL))
+    async def first_time(self, nonce_key: str, delivery_key: str) -> bool:
+        """True when both the nonce and the message are new within SEEN_TTL; one round trip to Redis."""
+        prefix = f"wechat:{self.config.wechat_app_id}:callback:"
+        return bool(await self.redis.eval(FIRST_TIME, 2, prefix + nonce_key, prefix + delivery_key, SEEN_TTL))
 
     @staticmethod
     def delivery_key(message) -> str:
