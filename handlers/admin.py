@@ -56,15 +56,20 @@ class AdminPage(PageHandler):
         return sorted({r["cohort"] for r in rows} | {current_cohort(clock.today()), chosen}, reverse=True)
 
 
-def staff_page(method):
-    """Logged-in staff only; others go to the login page and come back."""
+def staff_page(method, roles: tuple[str, ...] = STAFF):
+    """Logged-in staff only (or the given roles); others go to the login page and come back."""
     @functools.wraps(method)
     async def wrapper(self: AdminPage, *args, **kwargs):
-        if self.current_user is None or self.current_user.role not in STAFF:
+        if self.current_user is None or self.current_user.role not in roles:
             self.redirect("/admin/login?" + urlencode({"next": safe_next(self.request.uri, "/admin")}))
             return None
         return await method(self, *args, **kwargs)
     return wrapper
+
+
+def platform_admin_page(method):
+    """The platform administrator's pages (role admin)."""
+    return staff_page(method, roles=("admin",))
 
 
 class LoginPage(AdminPage):
@@ -80,12 +85,13 @@ class LoginPage(AdminPage):
             self.set_status(status_and_message(exc.code)[0])
             self.render("admin/login.html", error=status_and_message(exc.code, exc.message)[1], next=next_path)
             return
-        if user["role"] not in STAFF:
+        if user["role"] not in (*STAFF, "admin"):
             self.set_status(403)
-            self.render("admin/login.html", error="此入口供学校、院系、省级和部级用户使用", next=next_path)
+            self.render("admin/login.html", error="此入口供学校、院系、省级、部级用户和平台管理员使用", next=next_path)
             return
         await self.start_session(user)
-        self.redirect(next_path)
+        # the platform administrator's console is the employer certification queue
+        self.redirect("/admin/employers" if user["role"] == "admin" and next_path == "/admin" else next_path)
 
 
 class LogoutPage(AdminPage):
@@ -135,19 +141,41 @@ class RecordsPage(AdminPage):
                     majors=[m["major"] for m in majors])
 
 
-class AuditPage(AdminPage):
-    @staff_page
-    async def get(self, record_id):
-        record = await record_detail(self.db, self.current_user, int(record_id), audit_view=True)
+UPLOAD_KINDS = {"stamped-agreement": "盖章就业协议书", "paper-agreement": "纸质就业协议书",
+                "cancellation-letter": "解约函", "destination-proof": "去向证明材料"}
+# actions that cannot be taken back: the page asks for confirmation before sending them
+IRREVERSIBLE = ("reject", "force_cancel", "pass_unilateral", "void")
+
+
+class AuditView(AdminPage):
+    async def show(self, record_id: int, error: dict | None = None):
+        """The record with its actions; `error` ({action, message, form}) puts a refusal beside its form."""
+        record = await record_detail(self.db, self.current_user, record_id, audit_view=True)
         await recognition.annotate_uploads(self.db, record)
+        data = record["data"] or {}
         record["unit_registration"] = await registration_status(
-            self.redis, self.config.credit_service_url, (record["data"] or {}).get("credit_code"))
+            self.redis, self.config.credit_service_url, data.get("credit_code"))
+        destination = None
+        if data.get("type_code"):
+            destination = await self.db.fetchone("SELECT name, fields FROM destination_types WHERE code=%s",
+                                                 (data["type_code"],))
+            if destination:
+                destination["labels"] = {f["name"]: f["label"] for f in json.loads(destination["fields"])}
+        done = self.get_query_argument("done", None)
         self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,
                     code_lists=CODE_LISTS, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
-                    done=self.get_query_argument("done", None), action_text=tt.ACTION_TEXT, actor=self.current_user)
+                    destination=destination, upload_kinds=UPLOAD_KINDS, irreversible=IRREVERSIBLE,
+                    done=None if error else done, error=error or {}, action_text=tt.ACTION_TEXT,
+                    actor=self.current_user)
 
 
-class AuditActionPage(AdminPage):
+class AuditPage(AuditView):
+    @staff_page
+    async def get(self, record_id):
+        await self.show(int(record_id))
+
+
+class AuditActionPage(AuditView):
     @staff_page
     async def post(self, record_id, action):
         arg = self.get_body_argument
@@ -156,9 +184,19 @@ class AuditActionPage(AdminPage):
         if action == "edit_destination":  # destination fields arrive one input each
             changes = {"fields": {k[6:]: v for k, v in changes.items() if k.startswith("field_")}}
         version = arg("version", "")
-        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-            version=int(version) if version.isdigit() else None, reason=arg("reason", None) or None,
-            explanation=arg("explanation", "").strip() or None, changes=changes or None))
+        reason, explanation = arg("reason", "").strip(), arg("explanation", "").strip()
+        try:
+            await perform(self.db, self.current_user, int(record_id), action, ActionInput(
+                version=int(version) if version.isdigit() else None, reason=reason or None,
+                explanation=explanation or None, changes=changes or None))
+        except DomainError as exc:
+            status, message = status_and_message(exc.code, exc.message)
+            if status in (401, 403, 404):  # not the caller's record: no page to re-render
+                raise
+            self.set_status(status)  # the refused form comes back with its values and the reason beside it
+            await self.show(int(record_id), {"action": action, "message": message,
+                                             "form": {"reason": reason, "explanation": explanation}})
+            return
         self.redirect(f"/admin/records/{int(record_id)}?done={action}")
 
 
@@ -276,6 +314,7 @@ class RegistrationsPage(AdminPage):
         for r in rows:
             r["data"] = json.loads(r["data"])
         self.render("admin/registrations.html", rows=rows, module=module, status=status, names=registrations.MODULES,
+                    field_labels=registrations.FIELD_LABELS,
                     actor=actor, writable=actor.role in ("school", "department")
                     and actor.permission(module) == "read_write")
 

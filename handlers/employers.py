@@ -85,13 +85,17 @@ class AdminEmployersHandler(BaseHandler):
     @api("Employers by certification state (platform administrator)", query=EmployerListQuery, tag="employers")
     async def get(self):
         q = self.query_args(EmployerListQuery)
-        cond, args = ("certification=%s", [q.certification]) if q.certification else ("1=1", [])
-        rows = await self.db.fetchall(
-            "SELECT id, name, credit_code, certification, certification_method, licence_upload_id,"
-            " authorisation_upload_id, contact_name, contact_phone_masked,"
-            f" address, certification_note, certified_at, created_at FROM employers WHERE {cond}"
-            " ORDER BY id DESC LIMIT 50 OFFSET %s", [*args, (q.page - 1) * 50])
-        self.write_json({"items": rows})
+        self.write_json({"items": await employers_by_certification(self.db, q.certification, q.page)})
+
+
+async def employers_by_certification(db, certification: str | None, page: int = 1) -> list[dict]:
+    """The certification queue (platform administrator), newest first, 50 a page; phones masked."""
+    cond, args = ("certification=%s", [certification]) if certification else ("1=1", [])
+    return await db.fetchall(
+        "SELECT id, name, credit_code, certification, certification_method, licence_upload_id,"
+        " authorisation_upload_id, contact_name, contact_phone_masked,"
+        f" address, certification_note, certified_at, created_at FROM employers WHERE {cond}"
+        " ORDER BY id DESC LIMIT 50 OFFSET %s", [*args, (page - 1) * 50])
 
 
 class CertificationBody(Body):
@@ -105,19 +109,30 @@ class CertificationHandler(BaseHandler):
          tag="employers")
     async def post(self, employer_id):
         body = self.json_body(CertificationBody)
-        if body.decision == "refused" and not body.note:
-            raise DomainError("explanation_required", "拒绝认证时请填写原因")
-        async with self.db.transaction() as cur:
-            await cur.execute("SELECT id, name, certification FROM employers WHERE id=%s FOR UPDATE", (int(employer_id),))
-            employer = await cur.fetchone()
-            if employer is None:
-                raise DomainError("not_found")
-            await cur.execute("UPDATE employers SET certification=%s, certification_note=%s, certified_by=%s,"
-                              " certified_at=NOW() WHERE id=%s",
-                              (body.decision, body.note, self.current_user.user_id, employer["id"]))
-            await record_operation(cur, self.current_user, "employer.certification", "employer", employer["id"],
-                                   f"单位认证：{employer['name']} {employer['certification']} → {body.decision}")
-        self.write_json({"employer": {"id": employer["id"], "certification": body.decision}})
+        await decide_certification(self.db, self.current_user, int(employer_id), body.decision, body.note)
+        self.write_json({"employer": {"id": int(employer_id), "certification": body.decision}})
+
+
+CERTIFICATION_TEXT = {"pending": "待认证", "certified": "已认证", "refused": "认证未通过"}
+CERTIFICATION_METHOD_TEXT = {"licence": "加盖公章的营业执照", "bank_transfer": "对公账号打款确认"}
+
+
+async def decide_certification(db, actor, employer_id: int, decision: str, note: str | None) -> None:
+    """Certify or refuse (a refusal needs its reason) one employer, logged in the same transaction."""
+    if decision not in ("certified", "refused"):
+        raise DomainError("invalid_input", "请选择通过或不通过")
+    if decision == "refused" and not note:
+        raise DomainError("explanation_required", "拒绝认证时请填写原因")
+    async with db.transaction() as cur:
+        await cur.execute("SELECT id, name, certification FROM employers WHERE id=%s FOR UPDATE", (employer_id,))
+        employer = await cur.fetchone()
+        if employer is None:
+            raise DomainError("not_found")
+        await cur.execute("UPDATE employers SET certification=%s, certification_note=%s, certified_by=%s,"
+                          " certified_at=NOW() WHERE id=%s", (decision, note, actor.user_id, employer["id"]))
+        await record_operation(cur, actor, "employer.certification", "employer", employer["id"],
+                               f"单位认证：{employer['name']}，{CERTIFICATION_TEXT[employer['certification']]}"
+                               f" → {CERTIFICATION_TEXT[decision]}")
 
 
 class GraduateIdentity(Body):

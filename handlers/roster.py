@@ -51,24 +51,28 @@ class GraduateListHandler(BaseHandler):
     @api("Graduates on the roster, filtered; ID numbers and phones masked (status=invalid: 失效信息管理)",
          query=GraduateListQuery, tag="roster")
     async def get(self):
-        q = self.query_args(GraduateListQuery)
-        cond, args = policy.graduate_scope(self.current_user)
-        for column in ("cohort", "status", "department", "level", "major", "name"):
-            value = getattr(q, column)
-            if value is not None and value != "":
-                cond += f" AND g.{column}=%s"
-                args.append(value)
-        if q.id_number:
-            if id_number_problem(q.id_number):
-                raise DomainError("invalid_id_number")
-            cond += " AND g.id_hash=%s"
-            args.append(self.vault.blind_index(normalize_id_number(q.id_number)))
-        total = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM graduates g WHERE {cond}", args)
-        rows = await self.db.fetchall(
-            f"SELECT {LIST_COLUMNS} FROM graduates g JOIN schools s ON s.id=g.school_id WHERE {cond}"
-            " ORDER BY g.cohort DESC, g.department, g.id LIMIT %s OFFSET %s",
-            [*args, q.page_size, (q.page - 1) * q.page_size])
-        self.write_json({"total": total["n"], "page": q.page, "items": rows})
+        self.write_json(await list_graduates(self.db, self.vault, self.current_user, self.query_args(GraduateListQuery)))
+
+
+async def list_graduates(db, vault, actor, q: GraduateListQuery) -> dict:
+    """The roster in the actor's scope, filtered and paged; ID numbers and phones masked (LIST_COLUMNS)."""
+    cond, args = policy.graduate_scope(actor)
+    for column in ("cohort", "status", "department", "level", "major", "name"):
+        value = getattr(q, column)
+        if value is not None and value != "":
+            cond += f" AND g.{column}=%s"
+            args.append(value)
+    if q.id_number:
+        if id_number_problem(q.id_number):
+            raise DomainError("invalid_id_number")
+        cond += " AND g.id_hash=%s"
+        args.append(vault.blind_index(normalize_id_number(q.id_number)))
+    total = await db.fetchone(f"SELECT COUNT(*) AS n FROM graduates g WHERE {cond}", args)
+    rows = await db.fetchall(
+        f"SELECT {LIST_COLUMNS} FROM graduates g JOIN schools s ON s.id=g.school_id WHERE {cond}"
+        " ORDER BY g.cohort DESC, g.department, g.id LIMIT %s OFFSET %s",
+        [*args, q.page_size, (q.page - 1) * q.page_size])
+    return {"total": total["n"], "page": q.page, "items": rows}
 
 
 async def graduate_detail(db, graduate_id: int) -> dict | None:

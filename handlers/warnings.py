@@ -34,15 +34,7 @@ class WarningsHandler(BaseHandler):
          tag="warnings")
     async def get(self):
         q = self.query_args(WarningListQuery)
-        rows = await self.db.fetchall(
-            "SELECT w.id, w.credit_code, w.unit_name, w.category, w.note, w.created_at, w.updated_at,"
-            " (SELECT COUNT(*) FROM employer_warnings o WHERE o.credit_code=w.credit_code) AS schools"
-            " FROM employer_warnings w WHERE w.school_id=%s ORDER BY w.id DESC LIMIT 50 OFFSET %s",
-            (self.current_user.school_id, (q.page - 1) * 50))
-        for r in rows:
-            r["category_text"] = warnings.CATEGORIES[r["category"]]
-            r["nationwide"] = r["schools"] >= warnings.NATIONWIDE_SCHOOLS
-        self.write_json({"items": rows})
+        self.write_json({"items": await warnings.school_warnings(self.db, self.current_user.school_id, q.page)})
 
     @authorize("warnings.write")
     @api("Mark an employer as a warning employer (schools only, not departments)", body=WarningBody, tag="warnings",

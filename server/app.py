@@ -29,6 +29,7 @@ HANDLER_MODULES = [
     "handlers.reports",
     "handlers.registrations",
     "handlers.admin",
+    "handlers.console",
     "wechat.callback",
     "wechat.oauth",
     "wechat.binding",

@@ -9,6 +9,7 @@ from signing.errors import DomainError
 from signing.oplog import record_operation
 
 PROVINCE_MODULES = ("module_employment", "module_archive", "module_hukou")
+MODULE_TEXT = {"module_employment": "毕业去向登记与网签", "module_archive": "档案信息登记", "module_hukou": "户口信息登记"}
 AGREEMENT_TYPES = {"two_party": "两方协议（院校鉴证）", "three_party": "三方协议（院校审核）"}
 AUDIT_MODES = {"school": "仅校级审核", "department_then_school": "先院系再校级审核"}
 LEVEL_GROUPS = {"all": "全部", "undergraduate": "本专科", "postgraduate": "研究生"}
@@ -56,7 +57,7 @@ async def update_province(db, actor: Actor, code: str, changes: dict) -> dict:
         await record_operation(
             cur, actor, "province.settings", "province", code,
             "修改省级功能设置：" + "，".join(
-                [f"协议类型={AGREEMENT_TYPES.get(new['agreement_type'], '未设置')}"] + [f"开启{m}" for m in switched]),
+                [f"协议类型={AGREEMENT_TYPES.get(new['agreement_type'], '未设置')}"] + [f"开启{MODULE_TEXT[m]}" for m in switched]),
             province_code=code,
         )
         return new

@@ -68,6 +68,28 @@ async def _own(cur, actor: Actor, warning_id: int) -> dict:
     return row
 
 
+async def school_warnings(db, school_id: int, page: int = 1, page_size: int = 50) -> list[dict]:
+    """One school's marks, newest first, each with how many schools marked the unit and whether that is nationwide."""
+    rows = await db.fetchall(
+        "SELECT w.id, w.credit_code, w.unit_name, w.category, w.note, w.created_at, w.updated_at,"
+        " (SELECT COUNT(*) FROM employer_warnings o WHERE o.credit_code=w.credit_code) AS schools"
+        " FROM employer_warnings w WHERE w.school_id=%s ORDER BY w.id DESC LIMIT %s OFFSET %s",
+        (school_id, page_size, (page - 1) * page_size))
+    for r in rows:
+        r["category_text"] = CATEGORIES[r["category"]]
+        r["nationwide"] = r["schools"] >= NATIONWIDE_SCHOOLS
+    return rows
+
+
+async def nationwide_warnings(db, limit: int = 100) -> list[dict]:
+    """Units marked by NATIONWIDE_SCHOOLS or more schools: every graduate and auditor sees these."""
+    return await db.fetchall(
+        "SELECT credit_code, MAX(unit_name) AS unit_name, COUNT(DISTINCT school_id) AS schools,"
+        " MAX(updated_at) AS updated_at FROM employer_warnings GROUP BY credit_code"
+        " HAVING COUNT(DISTINCT school_id) >= %s ORDER BY schools DESC, credit_code LIMIT %s",
+        (NATIONWIDE_SCHOOLS, limit))
+
+
 async def warning_for(cur, actor: Actor, school_id: int, credit_code: str | None) -> dict | None:
     """The warning the actor must see beside this unit on a record of `school_id`, or None."""
     if not credit_code or actor.role not in SHOWN_TO:

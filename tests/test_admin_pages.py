@@ -118,6 +118,7 @@ async def test_registration_review_page(world, client, sql):
     c = await staff(world, client, school_id=school["id"], permissions={"archive": "read_write"})
     listing = (await c.get("/admin/registrations?module=archive")).body.decode()
     assert g["name"] in listing and "北京市人才服务中心" in listing and "审核通过" in listing
+    assert "档案接收方式：</span>" in listing and "receiver" not in listing.split("<table")[1]  # labelled fields
     back = await form_post(c, "/admin/registrations", {"id": reg["id"], "version": reg["version"], "decision": "return"})
     assert back.status == 400  # a return needs its reason
     done = await form_post(c, "/admin/registrations", {"id": reg["id"], "version": reg["version"],

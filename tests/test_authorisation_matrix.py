@@ -69,6 +69,12 @@ ROWS: dict[str, tuple[str, str]] = {
     r"/admin/settings": ("own", "/admin/settings"),
     r"/admin/roster": ("own", "/admin/roster"),
     r"/admin/registrations": ("own", "/admin/registrations?module=archive"),
+    r"/admin/warnings": ("own", "/admin/warnings"),
+    r"/admin/operations": ("own", "/admin/operations"),
+    r"/admin/deliveries": ("own", "/admin/deliveries?status=failed"),
+    r"/admin/employers": ("own", "/admin/employers"),
+    r"/admin/province": ("own", "/admin/province"),
+    r"/admin/graduates": ("own", "/admin/graduates"),  # (a name filter would be echoed in the form)
     r"/wechat/callback": ("public", "/wechat/callback"),
     r"/wx/oauth": ("public", "/wx/oauth"),
     r"/wx/oauth/callback": ("public", "/wx/oauth/callback?code=x&state=y"),
