@@ -12,6 +12,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
@@ -21,6 +22,26 @@ WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit
              "Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN")
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
+
+
+def live_server_fixture():
+    """A module's `live` fixture: one LiveServer for all the journeys of a test module."""
+    @pytest.fixture(scope="module")
+    def live(config):
+        server = LiveServer(config)
+        yield server
+        server.stop()
+    return live
+
+
+def browser_fixture(make):
+    """A test's `browser` fixture: a fresh Chromium from `make` (phone_browser or desktop_browser), quit after."""
+    @pytest.fixture
+    def browser():
+        driver = make()
+        yield driver
+        driver.quit()
+    return browser
 
 
 class LiveServer:

@@ -6,7 +6,6 @@ reading every province, the platform administrator refusing a certification. Eve
 (tests/browser.py)."""
 from __future__ import annotations
 
-import pytest
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from demo.sample_data import make_credit_code
@@ -16,25 +15,13 @@ from signing import warnings
 from signing.clock import today
 from signing.eligibility import current_cohort
 from signing.records_service import ActionInput, perform, start
-from tests.browser import Journey, LiveServer, desktop_browser
+from tests.browser import Journey, browser_fixture, desktop_browser, live_server_fixture
 from tests.flows import REJECT, UNIT
 from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
 from tests.test_browser_graduate import actor
 
-
-@pytest.fixture(scope="module")
-def live(config):
-    server = LiveServer(config)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def browser():
-    driver = desktop_browser()
-    yield driver
-    driver.quit()
+live, browser = live_server_fixture(), browser_fixture(desktop_browser)
 
 
 def log_in(j: Journey, username: str, step: str) -> str:

@@ -9,7 +9,6 @@ import json
 import secrets
 import urllib.request
 
-import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 from tornado.httpclient import AsyncHTTPClient
 
@@ -18,24 +17,12 @@ from documents.employer_links import request_link
 from signing.records_service import ActionInput, perform, start
 from tests import agreement_photos as photos
 from tests import image_corpus as corpus
-from tests.browser import Journey, LiveServer, phone_browser
+from tests.browser import Journey, browser_fixture, live_server_fixture, phone_browser
 from tests.flows import UNIT
 from tests.support import Client, World
 from tests.test_browser_graduate import actor, enter_through_wechat
 
-
-@pytest.fixture(scope="module")
-def live(config):
-    server = LiveServer(config)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def browser():
-    driver = phone_browser()
-    yield driver
-    driver.quit()
+live, browser = live_server_fixture(), browser_fixture(phone_browser)
 
 
 async def certify(base: str, admin: str, employer_id: int) -> None:

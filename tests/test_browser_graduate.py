@@ -7,30 +7,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from signing import clock
 from signing.accounts import load_actor
 from signing.records_service import ActionInput, perform, start
-from tests.browser import Journey, LiveServer, phone_browser
+from tests.browser import Journey, LiveServer, browser_fixture, live_server_fixture, phone_browser
 from tests.flows import REJECT, UNIT
 from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
 
-
-@pytest.fixture(scope="module")
-def live(config):
-    server = LiveServer(config)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def browser():
-    driver = phone_browser()
-    yield driver
-    driver.quit()
+live, browser = live_server_fixture(), browser_fixture(phone_browser)
 
 
 def enter_through_wechat(j: Journey, g: dict) -> None:

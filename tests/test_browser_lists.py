@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from demo.large_cohort import remove_cohort, seed_cohort
-from tests.browser import Journey, LiveServer, desktop_browser
+from tests.browser import Journey, browser_fixture, desktop_browser, live_server_fixture
 from tests.support import PASSWORD, World
 
-
-@pytest.fixture(scope="module")
-def live(config):
-    server = LiveServer(config)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def browser():
-    driver = desktop_browser()
-    yield driver
-    driver.quit()
+live, browser = live_server_fixture(), browser_fixture(desktop_browser)
 
 
 def test_school_officer_filters_sorts_jumps_and_opens_a_record(live, browser, sql):
