@@ -104,7 +104,9 @@ class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
         cohort = self.chosen_cohort()
-        self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort), cohort=cohort,
+        self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort,
+                                                                               self.get_argument("group", None)),
+                    cohort=cohort,
                     cohorts=await self.cohort_choices(cohort), actor=self.current_user)
 
 

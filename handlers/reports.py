@@ -6,6 +6,7 @@ import csv
 import io
 import tempfile
 from string import ascii_uppercase
+from typing import Literal
 from urllib.parse import quote
 
 from openpyxl import Workbook
@@ -19,7 +20,7 @@ from signing import clock, policy
 from signing.eligibility import current_cohort
 from signing.records_query import export_batches
 from signing.roster import COLUMNS as ROSTER_COLUMNS
-from signing.statistics import statistics
+from signing.statistics import default_group, statistics
 
 RETURNED_STATES = ("agreement_returned", "signing_returned", "registration_returned", "destination_returned",
                    "cancel_returned")
@@ -29,13 +30,18 @@ CSV_COLUMNS = [("id", "记录编号"), ("kind_text", "类型"), ("initiator", "�
                ("agreement_number", "协议编号"), ("created_at", "创建时间"), ("updated_at", "更新时间")]
 
 
-async def school_statistics(db, actor, cohort: int) -> dict:
-    """The statistics of what the actor may see (policy.graduate_scope: school level limits included)."""
-    return await statistics(db, policy.graduate_scope(actor, "g"), actor.role in ("school", "department"), cohort)
+async def school_statistics(db, actor, cohort: int, group: str | None = None) -> dict:
+    """The statistics of what the actor may see (policy.graduate_scope: school level limits included), grouped by
+    `group` where the actor may (a school's department, major or level; schools for a province or the ministry)."""
+    allowed = ("department", "major", "level") if actor.role in ("school", "department") else ("school",)
+    group = group if group in allowed else default_group(actor.role)
+    return await statistics(db, policy.graduate_scope(actor, "g"), group, cohort)
 
 
 class StatisticsQuery(Query):
     cohort: int = Field(default_factory=lambda: current_cohort(clock.today()), ge=2000, le=2100)
+    group: Literal["department", "major", "level", "school"] | None = Field(
+        None, description="rows per 院系, 专业 or 学历层次 (school and department accounts) or per 院校")
 
 
 class StatisticsHandler(BaseHandler):
@@ -44,7 +50,7 @@ class StatisticsHandler(BaseHandler):
          " or per school (province, ministry), and records per state", query=StatisticsQuery, tag="reports")
     async def get(self):
         q = self.query_args(StatisticsQuery)
-        self.write_json(await school_statistics(self.db, self.current_user, q.cohort))
+        self.write_json(await school_statistics(self.db, self.current_user, q.cohort, q.group))
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from signing import transitions as tt
 
+AUDITS = "(" + ",".join(f"'{state}'" for state in sorted(tt.AUDIT_STATES)) + ")"  # constants of ours, not input
 
-async def statistics(db, scope: tuple[str, list], by_department: bool, cohort: int) -> dict:
-    """Rows per department (school and department accounts) or per school (province and ministry), over the
-    graduates `scope` (an SQL condition on graduates g and its arguments: signing.policy.graduate_scope)."""
+
+# what a statistics table may be grouped by: column and heading
+GROUPS = {"school": ("s.name", "院校"), "department": ("g.department", "院系"), "major": ("g.major", "专业"),
+          "level": ("g.level", "学历层次")}
+SEASON_DAYS = 60  # the per-day chart: the last two months of the season
+
+
+def default_group(role: str) -> str:
+    return "department" if role in ("school", "department") else "school"
+
+
+async def statistics(db, scope: tuple[str, list], group_by: str, cohort: int) -> dict:
+    """Rows per `group_by` (GROUPS: department, major or level of a school; school for a province or the
+    ministry), over the graduates `scope` (an SQL condition on graduates g and its arguments:
+    signing.policy.graduate_scope), and the records that reached 已登记 or entered an audit on each day."""
     cond, args = scope
-    group = "g.department" if by_department else "s.name"
+    group = GROUPS[group_by][0]
     rows = await db.fetchall(
         f"SELECT {group} AS unit, COUNT(*) AS total,"
         " SUM(a.state IS NOT NULL AND a.in_flow=0) AS registered, SUM(a.in_flow=1) AS under_audit"
@@ -24,6 +37,16 @@ async def statistics(db, scope: tuple[str, list], by_department: bool, cohort: i
         f" WHERE {cond} AND g.cohort=%s AND r.state NOT IN ('draft','discarded') GROUP BY r.kind, r.state",
         [*args, cohort])
     totals = {k: sum(r[k] for r in rows) for k in ("total", "registered", "under_audit", "not_registered")}
-    return {"cohort": cohort, "totals": totals, "rows": rows,
+    for r in rows:
+        r["rate"] = round(100.0 * r["registered"] / r["total"], 1) if r["total"] else 0.0
+    days = await db.fetchall(
+        "SELECT DATE(e.created_at) AS day, SUM(e.to_state IN ('signed','registered')) AS registered,"
+        " SUM(e.to_state IN " + AUDITS + ") AS submitted FROM record_events e JOIN records r ON r.id=e.record_id"
+        " JOIN graduates g ON g.id=r.graduate_id"
+        f" WHERE {cond} AND g.cohort=%s AND e.created_at >= CURDATE() - INTERVAL %s DAY AND COALESCE(e.from_state, '')<>e.to_state"
+        " GROUP BY DATE(e.created_at) ORDER BY day", [*args, cohort, SEASON_DAYS])
+    return {"cohort": cohort, "group": group_by, "group_text": GROUPS[group_by][1], "totals": totals, "rows": rows,
+            "days": [{"day": d["day"].isoformat(), "registered": int(d["registered"] or 0),
+                      "submitted": int(d["submitted"] or 0)} for d in days],
             "by_state": [{"kind": s["kind"], "kind_text": tt.KINDS[s["kind"]], "state": s["state"],
                           "status_text": tt.status_text(s["state"], None), "count": s["n"]} for s in states]}

@@ -31,6 +31,33 @@ async def test_statistics_count_registered_under_audit_and_not_registered(world,
 
 
 @pytest.mark.gen_test
+async def test_statistics_by_major_and_level_with_rate_and_the_day_by_day_counts(world, client, sql):
+    f = await Flow(world, client, sql).setup(graduates=3)
+    sql("UPDATE graduates SET major='计算机科学与技术', level='本科' WHERE id IN (%s, %s)",
+        (f.graduates[0]["id"], f.graduates[1]["id"]))
+    sql("UPDATE graduates SET major='软件工程', level='硕士' WHERE id=%s", (f.graduates[2]["id"],))
+    signed = (await f.new("offline")).json["record"]["id"]
+    await f.act(f.S, signed, "pass")
+    await f.act(f.G, signed, "upload_stamped", upload_ids=[f.upload("stamped-agreement")])
+    await f.act(f.S, signed, "pass")
+    base = f"/api/school/statistics?cohort={f.school['cohort']}"
+    by_major = (await f.S.get(base + "&group=major")).json
+    majors = {r["unit"]: r for r in by_major["rows"]}
+    assert by_major["group_text"] == "专业" and majors["软件工程"]["total"] == 1
+    assert sum(r["registered"] for r in by_major["rows"]) == 1
+    assert majors["计算机科学与技术"]["rate"] == 50.0 and majors["软件工程"]["rate"] == 0.0  # 1 of 2, 0 of 1
+    by_level = (await f.S.get(base + "&group=level")).json
+    assert by_level["group_text"] == "学历层次" and {r["unit"] for r in by_level["rows"]} >= {"硕士"}
+    [today] = by_level["days"]  # this test's records, all today: two audits entered, one registration
+    assert today["submitted"] == 2 and today["registered"] == 1
+    province = await f.login(await world.user("province", province_code=f.school["province"]))
+    assert (await province.get(base + "&group=major")).json["group"] == "school"  # a province sees schools
+    assert (await f.S.get(base + "&group=nonsense")).status == 400
+    page = await f.S.get(f"/admin?cohort={f.school['cohort']}&group=level")
+    assert page.status == 200 and "学历层次" in page.body.decode() and "每日办理量" in page.body.decode()
+
+
+@pytest.mark.gen_test
 async def test_export_is_the_filtered_list_as_csv_with_masked_ids(world, client, sql):
     f = await Flow(world, client, sql).setup(graduates=2)
     g2 = await f.login(f.graduates[1]["username"])
