@@ -235,17 +235,24 @@ class Notifier:
                 log.exception("delivery %s interrupted", row["id"])
 
     async def start_attempt(self, row: dict, recipient_masked: str) -> bool:
-        """The 'attempt started' marker, written (and committed) right before the provider call."""
+        """The 'attempt started' marker, written (and committed) right before the provider call, together with
+        the outcomes gathered so far: no outcome is written later than the next attempt's marker."""
         if row["sending_since"] is not None:
             log.warning("delivery %s: the previous attempt was interrupted mid-call; sending again", row["id"])
-        claimed = await self.execute(
-            "UPDATE deliveries SET sending_since=NOW(3), attempts=attempts+1, recipient_masked=%s,"
-            " next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE id=%s AND lease_token=%s AND status='pending'",
-            (recipient_masked, self.lease_seconds, row["id"], row["token"]))
+        outcomes, self.outcomes = self.outcomes, []
+        async with self.db.transaction() as cur:
+            if outcomes:
+                await cur.executemany(FINISH, outcomes)
+            await cur.execute(
+                "UPDATE deliveries SET sending_since=NOW(3), attempts=attempts+1, recipient_masked=%s,"
+                " next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE id=%s AND lease_token=%s AND status='pending'",
+                (recipient_masked, self.lease_seconds, row["id"], row["token"]))
+            claimed = cur.rowcount
         return claimed == 1  # 0: the lease was lost to another worker, which sends it instead
 
     async def finish(self, row: dict, outcome: Outcome) -> None:
-        """The outcome joins those written together by write_outcomes, within FLUSH_SECONDS."""
+        """The outcome joins those written together: by write_outcomes within FLUSH_SECONDS, or with the next
+        attempt's marker (start_attempt), whichever comes first."""
         error = outcome.error or (IN_DOUBT if row["sending_since"] is not None else None)
         self.outcomes.append((outcome.status, redact(error)[:500] if error else None, outcome.provider_id,
                               outcome.status, int(outcome.delay * 1_000_000), row["id"], row["token"]))
