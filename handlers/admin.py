@@ -42,6 +42,7 @@ ROSTER_LABELS = {"name": "姓名", "gender": "性别", "ethnicity": "民族", "p
 
 class AdminPage(PageHandler):
     message_template = "admin/message.html"
+    confirm_template = "admin/confirm.html"
     error_title = "无法完成操作"
 
     def chosen_cohort(self) -> int:
@@ -166,7 +167,7 @@ class AuditView(AdminPage):
         done = self.get_query_argument("done", None)
         self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,
                     code_lists=CODE_LISTS, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
-                    destination=destination, upload_kinds=UPLOAD_KINDS, irreversible=IRREVERSIBLE,
+                    destination=destination, upload_kinds=UPLOAD_KINDS, irreversible=IRREVERSIBLE, question=irreversible_question,
                     done=None if error else done, error=error or {}, action_text=tt.ACTION_TEXT,
                     actor=self.current_user)
 
@@ -177,10 +178,17 @@ class AuditPage(AuditView):
         await self.show(int(record_id))
 
 
+def irreversible_question(action: str) -> str:
+    return f"确定{tt.ACTION_TEXT.get(action, action)}？此操作提交后不可撤回。"
+
+
 class AuditActionPage(AuditView):
     @staff_page
     async def post(self, record_id, action):
         arg = self.get_body_argument
+        if action in IRREVERSIBLE and await self.asked_first_about(  # the page's dialog sends `confirmed`
+                int(record_id), action, irreversible_question(action), f"/admin/records/{int(record_id)}"):
+            return
         changes = {k[7:]: v.strip() for k, vs in self.request.body_arguments.items() if k.startswith("change_")
                    for v in [vs[0].decode("utf-8", "replace")] if v.strip()}
         if action == "edit_destination":  # destination fields arrive one input each

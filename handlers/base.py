@@ -299,6 +299,7 @@ def _problem(err: dict) -> str:
 class PageHandler(BaseHandler):
     """HTML pages: every refusal and error is a page in the pages' own style, never JSON."""
     message_template = "wechat/message.html"
+    confirm_template = "wechat/confirm.html"  # the question asked without JavaScript (asked_first_about)
     error_title = "无法继续"
 
     def render_message(self, title: str, message: str, status: int = 200, tone: str = "error",
@@ -322,7 +323,7 @@ class PageHandler(BaseHandler):
             return False
         fields = [(name, value.decode("utf-8", "replace")) for name, values in self.request.body_arguments.items()
                   if name not in ("_xsrf", "confirmed") for value in values]
-        self.render("wechat/confirm.html", question=question, action=self.request.path, fields=fields, back=back)
+        self.render(self.confirm_template, question=question, action=self.request.path, fields=fields, back=back)
         return True
 
     def _handle_request_exception(self, e: BaseException) -> None:

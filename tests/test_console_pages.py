@@ -72,6 +72,24 @@ async def test_console_pages_only_for_their_roles(world, client):
 
 
 @pytest.mark.gen_test(timeout=60)
+async def test_an_irreversible_action_without_javascript_is_asked_on_a_page_first(world, client, sql):
+    from tests.flows import REJECT, Flow
+    f = await Flow(world, client, sql).setup()
+    rid = (await f.new("destination", uploads=[f.upload("destination-proof")])).json["record"]["id"]
+    c = await staff(world, client, school_id=f.school["id"])
+    version = re.search(r'name="version" value="(\d+)"', (await c.get(f"/admin/records/{rid}")).body.decode()).group(1)
+    form = {"version": version, **REJECT}
+    asked = await form_post(c, f"/admin/records/{rid}/act/reject", form)
+    page = asked.body.decode()
+    assert asked.status == 200 and "确定审核不通过？此操作提交后不可撤回。" in page
+    assert f'value="{REJECT["explanation"]}"' in page and 'name="confirmed" value="1"' in page  # the form, kept
+    assert sql("SELECT version FROM records WHERE id=%s", (rid,))[0]["version"] == int(version)  # nothing yet
+    done = await form_post(c, f"/admin/records/{rid}/act/reject", {**form, "confirmed": "1"})
+    assert done.status == 302 and done.headers["Location"] == f"/admin/records/{rid}?done=reject"
+    assert sql("SELECT version FROM records WHERE id=%s", (rid,))[0]["version"] > int(version)
+
+
+@pytest.mark.gen_test(timeout=60)
 async def test_a_refused_audit_action_comes_back_beside_its_form_with_the_values_kept(world, client, sql):
     from tests.flows import DESTINATION, Flow
     f = await Flow(world, client, sql).setup()
