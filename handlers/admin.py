@@ -20,11 +20,12 @@ from handlers.uploads import StreamedUpload
 from signing import accounts, clock, policy, registrations, settings_service
 from signing import transitions as tt
 from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_INDUSTRIES, UNIT_NATURES
-from signing.eligibility import current_cohort
+from signing.eligibility import TRAINING_MODES, current_cohort
 from signing.errors import DomainError
 from signing.records_query import record_detail, status_choices
 from signing.records_service import ActionInput, perform
 from signing.roster_service import import_roster
+from signing.statistics import GROUPS, allowed_groups
 from wechat.pages import safe_next
 
 STAFF = ("school", "department", "province", "ministry")
@@ -105,10 +106,12 @@ class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
         cohort = self.chosen_cohort()
-        self.render("admin/dashboard.html", stats=await school_statistics(self.db, self.current_user, cohort,
-                                                                               self.get_argument("group", None)),
-                    cohort=cohort,
-                    cohorts=await self.cohort_choices(cohort), actor=self.current_user)
+        province = self.get_argument("province", "")
+        stats = await school_statistics(self.db, self.current_user, cohort, self.get_argument("group", None),
+                                        province if province.isdigit() and len(province) == 2 else None)
+        self.render("admin/dashboard.html", stats=stats, cohort=cohort, cohorts=await self.cohort_choices(cohort),
+                    groups=[(g, GROUPS[g][2]) for g in allowed_groups(self.current_user.role, stats.get("province"))],
+                    actor=self.current_user)
 
 
 class RecordsPage(AdminPage):
@@ -165,7 +168,7 @@ class AuditView(AdminPage):
             if destination:
                 destination["labels"] = {f["name"]: f["label"] for f in json.loads(destination["fields"])}
         done = self.get_query_argument("done", None)
-        self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS,
+        self.render("admin/audit.html", r=record, labels=FIELD_LABELS, roster_labels=ROSTER_LABELS, roster_codes={"training_mode": TRAINING_MODES},
                     code_lists=CODE_LISTS, audit_reasons=AUDIT_REASONS, cancel_reasons=CANCEL_REASONS,
                     destination=destination, upload_kinds=UPLOAD_KINDS, irreversible=IRREVERSIBLE, question=irreversible_question,
                     done=None if error else done, error=error or {}, action_text=tt.ACTION_TEXT,
@@ -307,10 +310,7 @@ routes += [
 class RegistrationsPage(AdminPage):
     """档案 / 户口信息审核 for accounts with permission on that module."""
 
-    @staff_page
-    async def get(self):
-        module = self.get_query_argument("module", "archive")
-        status = self.get_query_argument("status", "submitted")
+    async def show(self, module: str, status: str, notice: str | None = None, error: str | None = None):
         if module not in registrations.MODULES or status not in ("draft", "submitted", "approved", "returned"):
             raise DomainError("invalid_input")
         actor = self.current_user
@@ -324,19 +324,39 @@ class RegistrationsPage(AdminPage):
         for r in rows:
             r["data"] = json.loads(r["data"])
         self.render("admin/registrations.html", rows=rows, module=module, status=status, names=registrations.MODULES,
-                    field_labels=registrations.FIELD_LABELS,
+                    field_labels=registrations.FIELD_LABELS, notice=notice, error=error,
                     actor=actor, writable=actor.role in ("school", "department")
                     and actor.permission(module) == "read_write")
 
     @staff_page
+    async def get(self):
+        done, reg_id = REVIEW_DONE.get(self.get_query_argument("done", "")), self.get_query_argument("id", "")
+        cond, args = policy.registration_scope(self.current_user, "r")
+        reviewed = done and reg_id.isdigit() and await self.db.fetchone(  # whose registration, named on screen only
+            f"SELECT g.name FROM registrations r JOIN graduates g ON g.id=r.graduate_id WHERE r.id=%s AND {cond}",
+            [int(reg_id), *args])
+        await self.show(self.get_query_argument("module", "archive"), self.get_query_argument("status", "submitted"),
+                        notice=reviewed and f"{done}：{reviewed['name']}")
+
+    @staff_page
     async def post(self):
         reg_id, version = self.get_body_argument("id", ""), self.get_body_argument("version", "")
+        decision, module = self.get_body_argument("decision", ""), self.get_body_argument("module", "archive")
         if not reg_id.isdigit():
             raise DomainError("not_found")
-        row = await registrations.review(self.db, self.current_user, int(reg_id), self.get_body_argument("decision", ""),
-                                         self.get_body_argument("reason", "").strip() or None,
-                                         int(version) if version.isdigit() else None)
-        self.redirect(f"/admin/registrations?module={row['module']}&status=submitted")
+        try:
+            row = await registrations.review(self.db, self.current_user, int(reg_id), decision,
+                                             self.get_body_argument("reason", "").strip() or None,
+                                             int(version) if version.isdigit() else None)
+        except DomainError as exc:  # the list comes back with the reason on top
+            status, message = status_and_message(exc.code, exc.message)
+            if status in (403, 404):
+                raise
+            self.set_status(status)
+            await self.show(module, "submitted", error=message)
+            return
+        self.redirect(f"/admin/registrations?module={row['module']}&status=submitted&done={decision}&id={row['id']}")
 
 
+REVIEW_DONE = {"approve": "已审核通过", "return": "已退回修改"}
 routes.append((r"/admin/registrations", RegistrationsPage))

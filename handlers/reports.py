@@ -18,9 +18,10 @@ from handlers.models import Query
 from handlers.records import RecordListQuery, id_hash_of
 from signing import clock, policy
 from signing.eligibility import current_cohort
+from signing.errors import DomainError
 from signing.records_query import export_batches
 from signing.roster import COLUMNS as ROSTER_COLUMNS
-from signing.statistics import default_group, statistics
+from signing.statistics import allowed_groups, statistics
 
 RETURNED_STATES = ("agreement_returned", "signing_returned", "registration_returned", "destination_returned",
                    "cancel_returned")
@@ -30,18 +31,29 @@ CSV_COLUMNS = [("id", "记录编号"), ("kind_text", "类型"), ("initiator", "�
                ("agreement_number", "协议编号"), ("created_at", "创建时间"), ("updated_at", "更新时间")]
 
 
-async def school_statistics(db, actor, cohort: int, group: str | None = None) -> dict:
+async def school_statistics(db, actor, cohort: int, group: str | None = None, province: str | None = None) -> dict:
     """The statistics of what the actor may see (policy.graduate_scope: school level limits included), grouped by
-    `group` where the actor may (a school's department, major or level; schools for a province or the ministry)."""
-    allowed = ("department", "major", "level") if actor.role in ("school", "department") else ("school",)
-    group = group if group in allowed else default_group(actor.role)
-    return await statistics(db, policy.graduate_scope(actor, "g"), group, cohort)
+    `group` where the actor may (signing.statistics.allowed_groups); the ministry may open one `province`."""
+    cond, args = policy.graduate_scope(actor, "g")
+    province = province if actor.role == "ministry" else None
+    if province:
+        cond, args = f"{cond} AND s.province_code=%s", [*args, province]
+    allowed = allowed_groups(actor.role, province)
+    result = await statistics(db, (cond, args), group if group in allowed else allowed[0], cohort)
+    if province:
+        row = await db.fetchone("SELECT name FROM provinces WHERE code=%s", (province,))
+        if row is None:
+            raise DomainError("not_found", "没有该省份")
+        result["province"] = {"code": province, "name": row["name"]}
+    return result
 
 
 class StatisticsQuery(Query):
     cohort: int = Field(default_factory=lambda: current_cohort(clock.today()), ge=2000, le=2100)
-    group: Literal["department", "major", "level", "school"] | None = Field(
-        None, description="rows per 院系, 专业 or 学历层次 (school and department accounts) or per 院校")
+    group: Literal["department", "major", "level", "school", "province"] | None = Field(
+        None, description="rows per 院系, 专业 or 学历层次 (school and department accounts), per 院校 (a province), per"
+                          " 省份 or 院校 (the ministry)")
+    province: str | None = Field(None, pattern=r"^\d{2}$", description="the ministry: one province's schools")
 
 
 class StatisticsHandler(BaseHandler):
@@ -50,7 +62,7 @@ class StatisticsHandler(BaseHandler):
          " or per school (province, ministry), and records per state", query=StatisticsQuery, tag="reports")
     async def get(self):
         q = self.query_args(StatisticsQuery)
-        self.write_json(await school_statistics(self.db, self.current_user, q.cohort, q.group))
+        self.write_json(await school_statistics(self.db, self.current_user, q.cohort, q.group, q.province))
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

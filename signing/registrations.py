@@ -97,6 +97,8 @@ async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
 
 
 async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | None, version: int | None) -> dict:
+    if decision not in ("approve", "return"):
+        raise DomainError("invalid_input", "请选择审核通过或退回修改")
     async with db.transaction() as cur:
         cond, args = policy.registration_scope(actor, "r")
         await cur.execute(f"SELECT * FROM registrations r WHERE r.id=%s AND {cond} FOR UPDATE", (reg_id, *args))

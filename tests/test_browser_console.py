@@ -6,22 +6,28 @@ reading every province, the platform administrator refusing a certification. Eve
 (tests/browser.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from demo.sample_data import make_credit_code
 from documents.storage import FileStore
 from documents.uploads import accept_upload
-from signing import warnings
+from signing import clock, registrations, warnings
+from signing.actors import SYSTEM
 from signing.clock import today
 from signing.eligibility import current_cohort
 from signing.records_service import ActionInput, perform, start
+from signing.settings_service import update_province
 from tests.browser import Journey, browser_fixture, desktop_browser, live_server_fixture
-from tests.flows import REJECT, UNIT
+from tests.flows import CANCEL, REJECT, UNIT
 from tests.image_corpus import sharp_stamped_jpeg
 from tests.support import PASSWORD, World
 from tests.test_browser_graduate import actor
 
 live, browser = live_server_fixture(), browser_fixture(desktop_browser)
+HUKOU = {"move_type": "迁往单位所在地", "address": "上海市浦东新区世纪大道100号", "postcode": "200120",
+         "contact": "王老师", "phone": "021-50501234"}
 
 
 def log_in(j: Journey, username: str, step: str) -> str:
@@ -76,15 +82,21 @@ def test_school_marks_a_warning_unit_that_becomes_nationwide_and_the_province_se
     assert "标记预警单位" not in text and code not in text  # four marks again: not nationwide
 
 
+def submit_paper(live, g: dict) -> tuple[int, dict]:
+    """The graduate registers a paper agreement with its stamped photo: the record id and the photo."""
+    graduate = actor(live, g["username"])
+    photo = live.call(accept_upload(live.app.db, FileStore(live.config.upload_dir), "paper-agreement",
+                                    sharp_stamped_jpeg(), graduate_id=g["id"], uploaded_by=graduate.user_id))
+    return live.call(start(live.app.db, graduate, "paper", "submit", g["id"],
+                           ActionInput(data=UNIT, upload_ids=[photo["id"]]))), photo
+
+
 def test_school_audits_a_paper_registration_with_its_photo_returns_it_and_passes_it(live, browser):
     world = World(live.app)
     school = live.call(world.school())
     [g] = live.call(world.graduates(school))
     graduate = actor(live, g["username"])
-    photo = live.call(accept_upload(live.app.db, FileStore(live.config.upload_dir), "paper-agreement",
-                                    sharp_stamped_jpeg(), graduate_id=g["id"], uploaded_by=graduate.user_id))
-    rid = live.call(start(live.app.db, graduate, "paper", "submit", g["id"],
-                          ActionInput(data=UNIT, upload_ids=[photo["id"]])))
+    rid, photo = submit_paper(live, g)
     j = Journey(browser, live, "console-audit")
     log_in(j, live.call(world.user("school", school_id=school["id"])), "dashboard")
     j.open(f"/admin/records/{rid}")
@@ -161,3 +173,86 @@ def test_province_ministry_and_platform_administrator_each_reach_their_pages(liv
     browser.switch_to.alert.accept()
     text = j.check("certification-refused")
     assert "已拒绝认证" in text and employer["credit_code"] not in text  # no longer waiting
+
+
+def test_department_passes_first_the_school_then_forces_a_cancellation_and_the_department_reviews_hukou(
+        live, browser, sql):
+    world = World(live.app)
+    code = live.call(world.province())
+    live.call(update_province(live.app.db, SYSTEM, code, {"module_hukou": True}))
+    school = live.call(world.school(province=code))
+    sql("UPDATE school_settings SET audit_mode='department_then_school' WHERE school_id=%s", (school["id"],))
+    g, other = live.call(world.graduates(school, 2, department="计算机学院"))
+    sql("UPDATE graduates SET department='外国语学院' WHERE id=%s", (other["id"],))
+    graduate, employer = actor(live, g["username"]), live.call(world.employer())
+    rid = live.call(start(live.app.db, actor(live, employer["username"]), "online", "invite", g["id"],
+                          ActionInput(data=UNIT, deadline=clock.now() + timedelta(days=7))))
+    live.call(perform(live.app.db, graduate, rid, "accept", ActionInput()))
+    live.call(registrations.save(live.app.db, graduate, "hukou", HUKOU, submit=True))
+
+    j = Journey(browser, live, "console-department")
+    department = live.call(world.user("department", school_id=school["id"], department="计算机学院",
+                                      permissions={"employment": "read_write", "hukou": "read_write"}))
+    text = log_in(j, department, "department-dashboard")
+    assert "计算机学院" in text and "外国语学院" not in text  # its own department only
+    browser.find_element("link text", "专业").click()
+    assert "按 院系 专业 学历层次 统计" in j.check("department-by-major")
+    browser.find_element("link text", "毕业去向与网签信息").click()
+    text = j.check("department-records")
+    assert g["name"] in text and other["name"] not in text and "等待学院审核" in text
+    browser.find_element("link text", "查看").click()
+    j.check("department-audit")
+    j.click("form[action$='/act/pass'] button[type=submit]")
+    text = j.check("department-passed")
+    assert "已完成：审核通过" in text and "等待学校审核" in text
+
+    j.open("/admin/registrations?module=hukou")
+    text = j.check("hukou-review")
+    assert g["name"] in text and "户口迁移方式" in text and HUKOU["move_type"] in text
+    j.click("form.inline button.primary")  # 审核通过
+    text = j.check("hukou-approved")
+    assert f"已审核通过：{g['name']}" in text
+    j.click("header form button")
+
+    log_in(j, live.call(world.user("school", school_id=school["id"])), "school-dashboard")
+    j.open(f"/admin/records/{rid}")
+    j.click("form[action$='/act/pass'] button[type=submit]")
+    assert "已完成：审核通过" in j.check("school-passed")
+    assert sql("SELECT state FROM records WHERE id=%s", (rid,))[0]["state"] == "signed"
+
+    # the graduate asks to cancel; the unit does not answer; the school cancels by force, after the dialog
+    live.call(perform(live.app.db, graduate, rid, "request_cancel", ActionInput(**CANCEL)))
+    j.open(f"/admin/records/{rid}")
+    text = j.check("cancel-pending")
+    assert "强制解约" in text and CANCEL["explanation"] in text
+    form = "form[action$='/act/force_cancel']"
+    browser.find_element("css selector", f"{form} [name=explanation]").send_keys("用人单位逾期未答复，学校依规解约")
+    j.click(f"{form} button[type=submit]")
+    alert = browser.switch_to.alert
+    assert alert.text == "确定强制解约？此操作提交后不可撤回。"
+    alert.accept()
+    text = j.check("force-cancelled")
+    assert "已完成：强制解约" in text and "学校依规解约" in text
+    assert sql("SELECT state FROM records WHERE id=%s", (rid,))[0]["state"] == "cancelled"
+
+
+def test_ministry_reads_the_national_overview_and_opens_one_province(live, browser):
+    world = World(live.app)
+    codes = [live.call(world.province()) for _ in range(2)]
+    schools = [live.call(world.school(province=c)) for c in codes]
+    graduates = [live.call(world.graduates(s, 2)) for s in schools]
+    submit_paper(live, graduates[0][0])
+    j = Journey(browser, live, "console-ministry")
+    text = log_in(j, live.call(world.user("ministry")), "national-overview")
+    assert "全国" in text and "省份" in text and all(f"测试省{c}" in text for c in codes)
+    browser.find_element("link text", "院校").click()
+    assert "测试大学" in j.check("national-by-school")
+    browser.find_element("link text", "省份").click()
+    j.check("national-by-province")
+    browser.find_element("link text", f"测试省{codes[0]}").click()
+    text = j.check("one-province")
+    assert f"测试省{codes[0]}{schools[0]['cohort']}届 数据统计" in text and "返回全国各省统计" in text
+    rows = {tr.find_elements("tag name", "td")[0].text: [td.text for td in tr.find_elements("tag name", "td")[1:5]]
+            for tr in browser.find_elements("css selector", "table.nowrap-heads tr")[1:]}
+    [(name, counts)] = rows.items()  # one school in that province
+    assert counts == ["2", "0", "1", "1"]  # total, registered, under audit, not registered
