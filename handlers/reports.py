@@ -161,6 +161,7 @@ class XlsxExportHandler(ExportHandler):
         await self.export()
 
     async def write_batches(self, batches) -> None:
+        await self.flush()  # the headers at once: the browser shows the download starting, a proxy sees an answer
         loop = asyncio.get_running_loop()
         book = Workbook(write_only=True)
         sheet = book.create_sheet("毕业去向与网签信息")

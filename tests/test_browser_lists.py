@@ -86,12 +86,12 @@ def walk(live, browser, sql, school):
 
 def export(live, browser, sql, school, downloads):
     """The whole cohort, unfiltered, as the Excel file the browser saves."""
-    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     j = Journey(browser, live, "console-records-export")
     j.open("/admin/records")
     assert f"共 {COHORT_SIZE} 条" in j.check("list")
-    browser.find_element("link text", "Excel表格").click()
-    deadline = time.monotonic() + 120
+    browser.find_element("link text", "Excel表格").click()  # a download link: the page stays
+    deadline = time.monotonic() + 300
     while not (files := list(downloads.glob("*.xlsx"))) and time.monotonic() < deadline:
         time.sleep(0.5)  # Chrome writes NAME.crdownload and renames it when the download is complete
     assert files, "the Excel download did not finish"
