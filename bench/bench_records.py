@@ -14,6 +14,7 @@ from bench.loadgen import measure
 from demo.sample_data import roster_csv, roster_row
 from server.app import Application
 from server.config import Settings
+from signing.accounts import forget_actors
 from signing.actors import SYSTEM
 from signing.roster_service import import_roster
 
@@ -59,6 +60,9 @@ async def build_dataset(env: dict, graduates: int) -> None:
             await cur.execute("UPDATE users SET school_id=%s, role='school' WHERE username='school_viewer'", (school_id,))
             await cur.execute("UPDATE user_permissions p JOIN users u ON u.id=p.user_id SET p.level='read_write'"
                               " WHERE u.username='school_viewer'")
+            await cur.execute("SELECT id FROM users WHERE username='school_viewer'")
+            viewer = (await cur.fetchone())["id"]
+        await forget_actors(db, app.redis, [viewer])
     finally:
         await app.stop()
 

@@ -109,6 +109,7 @@ class PasswordHandler(BaseHandler):
                               (new_hash, self.current_user.user_id))
             await record_operation(cur, self.current_user, "account.password", "user", self.current_user.user_id,
                                    "修改登录密码")
+        await accounts.forget_actors(self.db, self.redis, [self.current_user.user_id])
         user = await self.db.fetchone("SELECT * FROM users WHERE id=%s", (self.current_user.user_id,))
         await accounts.close_all_sessions(self.redis, user["id"])
         await self.start_session(user)

@@ -100,9 +100,10 @@ class BaseHandler(tornado.web.RequestHandler):
                 user_id, version = int(user_id), int(version)
             except ValueError:
                 return
-            if await accounts.session_is_open(self.redis, sid, user_id):
+            self.current_user = await accounts.session_actor(self.db, self.redis, sid, user_id, version,
+                                                             self.request.remote_ip)
+            if self.current_user is not None:
                 self.session_id = sid
-                self.current_user = await accounts.load_actor(self.db, user_id, version, self.request.remote_ip)
 
     def too_large(self) -> DomainError:
         return DomainError("body_too_large")

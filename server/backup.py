@@ -101,12 +101,27 @@ def restore(config: Settings, directory: str, say=print) -> dict:
     load.stdin.close()
     if load.wait() != 0:
         raise BackupError(f"loading the dump failed: {load.stderr.read().decode(errors='replace').strip()}")
+    _forget_cached_accounts(config)
     uploads.mkdir(parents=True, exist_ok=True)
     with tarfile.open(source / FILES, "r:gz") as tar:
         tar.extractall(uploads, filter="data")  # no absolute paths, links out or devices
     say(f"restored {manifest['database']} of {manifest['created_at']} into {db['db']}"
         f" and {manifest['upload_files']} files into {uploads}")
     return manifest
+
+
+def _forget_cached_accounts(config: Settings) -> None:
+    """Accounts cached in Redis under this database's name (signing/accounts.py) were those of the database
+    that was lost, not of the one restored: dropped, so every request reads the restored accounts."""
+    import redis
+
+    from signing.accounts import actor_key
+    client = redis.Redis.from_url(config.redis_url)
+    try:
+        for key in client.scan_iter(match=actor_key(config.database["db"], "*"), count=1000):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def _migrations(config: Settings) -> list[str]:

@@ -105,10 +105,6 @@ async def open_session(redis, user_id: int) -> str:
     return sid
 
 
-async def session_is_open(redis, sid: str, user_id: int) -> bool:
-    return await redis.get(f"session:{sid}") == str(user_id)
-
-
 async def close_session(redis, sid: str, user_id: int) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(f"session:{sid}").srem(f"sessions:user:{user_id}", sid)
@@ -132,24 +128,83 @@ async def revoke_sessions(db, redis, username: str) -> bool:
         return False
     async with db.transaction() as cur:
         await cur.execute("UPDATE users SET session_version=session_version+1 WHERE id=%s", (user["id"],))
+    await forget_actors(db, redis, [user["id"]])
     await close_all_sessions(redis, user["id"])
     return True
 
 
-async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:
-    """The caller of a request, with the permissions of a school or department account, in one query."""
-    user = await db.fetchone(
-        "SELECT u.id, u.role, u.display_name, u.province_code, u.school_id, u.department, u.employer_id,"
-        " u.graduate_id, u.level_scope, u.is_active, u.session_version, s.province_code AS school_province,"
-        " (SELECT JSON_OBJECTAGG(p.module, p.level) FROM user_permissions p WHERE p.user_id=u.id) AS permissions"
-        " FROM users u LEFT JOIN schools s ON s.id=u.school_id WHERE u.id=%s", (user_id,))
-    if user is None or not user["is_active"] or user["session_version"] != session_version:
+_ACTOR_SQL = (
+    "SELECT u.id, u.role, u.display_name, u.province_code, u.school_id, u.department, u.employer_id,"
+    " u.graduate_id, u.level_scope, u.is_active, u.session_version, s.province_code AS school_province,"
+    " (SELECT JSON_OBJECTAGG(p.module, p.level) FROM user_permissions p WHERE p.user_id=u.id) AS permissions"
+    " FROM users u LEFT JOIN schools s ON s.id=u.school_id WHERE u.id=%s")
+
+
+async def _account_snapshot(db, user_id: int) -> dict | None:
+    """What a request needs to know of an account, from MySQL in one query (None: no such account)."""
+    user = await db.fetchone(_ACTOR_SQL, (user_id,))
+    if user is None:
         return None
     permissions = json.loads(user["permissions"]) if user["role"] in ("school", "department") and user["permissions"] \
         else {}
-    return Actor(
-        user_id=user["id"], role=user["role"], name=user["display_name"],
-        province_code=user["province_code"] or user["school_province"], school_id=user["school_id"],
-        department=user["department"], employer_id=user["employer_id"], graduate_id=user["graduate_id"],
-        permissions=permissions, level_scope=user["level_scope"], ip=ip,
-    )
+    return {"active": bool(user["is_active"]), "version": user["session_version"], "actor": {
+        "user_id": user["id"], "role": user["role"], "name": user["display_name"],
+        "province_code": user["province_code"] or user["school_province"], "school_id": user["school_id"],
+        "department": user["department"], "employer_id": user["employer_id"], "graduate_id": user["graduate_id"],
+        "permissions": permissions, "level_scope": user["level_scope"]}}
+
+
+def _actor_of(snapshot: dict | None, session_version: int, ip: str | None) -> Actor | None:
+    """The one rule: an account that exists, is active and has not ended its sessions since the cookie."""
+    if snapshot is None or not snapshot["active"] or snapshot["version"] != session_version:
+        return None
+    return Actor(**snapshot["actor"], ip=ip)
+
+
+async def load_actor(db, user_id: int, session_version: int, ip: str | None = None) -> Actor | None:
+    """The caller of a request, with the permissions of a school or department account, in one query."""
+    return _actor_of(await _account_snapshot(db, user_id), session_version, ip)
+
+
+# The account snapshot of load_actor is cached in Redis for the requests of a session. Keys name the database:
+# several databases may share one Redis (tests, benches).
+# A generation lives on twice a snapshot's time after its last change: it cannot fall back to none (0) while a
+# snapshot stored under 0 by a request that read the row before that change is still there.
+ACTOR_GENERATION_SECONDS = 2 * SESSION_SECONDS
+
+
+def actor_key(database: str, user_id: int | str) -> str:
+    return f"actor:{database}:{user_id}"
+
+
+async def session_actor(db, redis, sid: str, user_id: int, session_version: int, ip: str | None) -> Actor | None:
+    """The caller of a request whose signed cookie names session `sid` of the account, or None.
+
+    One Redis round trip when warm, no SQL: MGET of the session (open, and of this account: revocation is as
+    strict as without a cache), the account's cached snapshot and its generation. The snapshot is used only
+    when stored under the current generation; else it is read from MySQL and stored under the generation read
+    *before* the query. forget_actors moves the generation on after a change commits, so a request that read
+    the old row and stores it late stores it under a generation no request takes."""
+    key = actor_key(db.params["db"], user_id)
+    session, cached, generation = await redis.mget(f"session:{sid}", key, key + ":gen")
+    if session != str(user_id):
+        return None
+    generation = int(generation or 0)
+    snapshot = json.loads(cached) if cached else None
+    if snapshot is None or snapshot.pop("generation") != generation:
+        snapshot = await _account_snapshot(db, user_id)
+        if snapshot is not None:
+            await redis.set(key, json.dumps({**snapshot, "generation": generation}, ensure_ascii=False,
+                                            separators=(",", ":")), ex=SESSION_SECONDS)
+    return _actor_of(snapshot, session_version, ip)
+
+
+async def forget_actors(db, redis, user_ids) -> None:
+    """Call after the commit of every change to what load_actor reads (a users row's role, names, scope,
+    is_active or session_version; user_permissions; a school's province): the next request of these accounts
+    reads MySQL again."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            key = actor_key(db.params["db"], user_id)
+            pipe.incr(key + ":gen").expire(key + ":gen", ACTOR_GENERATION_SECONDS).delete(key)
+        await pipe.execute()

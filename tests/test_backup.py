@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pymysql
 import pytest
+import redis
 from cryptography.fernet import InvalidToken
 
 from server.migrate import drop_database
 from server.rotation import ENCRYPTED
 from server.vault import Vault
+from signing.accounts import actor_key
 from tests.test_commands import one_line, run
 
 NEW_KEY = "a-brand-new-data-key-of-at-least-32-characters"
@@ -60,9 +62,13 @@ async def test_backup_restores_onto_an_empty_database_table_for_table(world, con
     await some_graduates(world, config)
     out = run(config, "backup", str(tmp_path / "b"))
     assert out.returncode == 0, out.stderr
+    # an account cached under the restored database's name (from the database that was lost) is forgotten
+    cache = redis.Redis.from_url(config.redis_url)
+    cache.set(actor_key(restored.database["db"], 1), "{}")
     out = run(config, "restore", str(tmp_path / "b"),
               env={"DATABASE_URL": restored.database_url, "UPLOAD_DIR": restored.upload_dir})
     assert out.returncode == 0, out.stderr
+    assert cache.get(actor_key(restored.database["db"], 1)) is None
     tables = [r["t"] for r in query(config, "SELECT table_name AS t FROM information_schema.tables"
                                             " WHERE table_schema=%s AND table_type='BASE TABLE'", (config.database["db"],))]
     assert "graduates" in tables and len(tables) > 15
