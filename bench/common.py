@@ -67,6 +67,25 @@ def service(env: dict):
 
 
 @contextlib.contextmanager
+def services(env: dict, drivers: list[str]):
+    """One server per database driver (DB_DRIVER) on the same database and Redis, so that a bench measures them
+    in turn in one run; a session cookie is good for all of them."""
+    with contextlib.ExitStack() as stack:
+        yield {d: stack.enter_context(service(dict(env, DB_DRIVER=d))) for d in drivers}
+
+
+def drivers_argument(parser) -> None:
+    parser.add_argument("--drivers", default="aiomysql,asyncmy",
+                        help="the DB_DRIVER of each server, measured in turn in the same run (server/db.py)")
+
+
+def driver_ratios(results: dict[str, dict], drivers: list[str]) -> str:
+    """req/s of each driver over the first's (the default, aiomysql)."""
+    first = results[drivers[0]]["rps"]
+    return "  ".join(f"{d}/{drivers[0]} {results[d]['rps'] / first:.2f}×" for d in drivers[1:])
+
+
+@contextlib.contextmanager
 def bare_tornado():
     port = free_port()
     proc = subprocess.Popen([PY, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
