@@ -31,7 +31,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(port: int, timeout: float = 30) -> None:
+def wait_http(port: int, timeout: float = 120) -> None:  # a loaded machine starts a server slowly
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
