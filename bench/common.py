@@ -52,6 +52,16 @@ def bench_env(**extra) -> dict:
     return env
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL after a minute: a loaded machine must not lose the figures at the end of a run."""
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def service(env: dict):
     port = free_port()
@@ -62,8 +72,7 @@ def service(env: dict):
         wait_http(port)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
 
 
 @contextlib.contextmanager
