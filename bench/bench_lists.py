@@ -2,9 +2,10 @@
 demo/large_cohort.py) — page 1, a deep page reached by its cursor (下一页), a jump to a deep page and to the
 middle (the longest walk), the last page — and the CSV and Excel exports of 100,000 rows (time and the server's peak memory). Each figure is a
 ratio to a baseline run just before it in the same run: a bare Tornado app answering canned JSON of the
-same size (for the exports: streaming the same bytes). Targets beside them (issue 12).
+same size (for the exports: streaming the same bytes). Targets beside them (issue 12). The pages are measured
+with each database driver in turn (a server per DB_DRIVER), with their ratio; the exports with the first.
 
-    .venv/bin/python -m bench.bench_lists [--sizes 1000,20000,100000] [--requests 600]
+    .venv/bin/python -m bench.bench_lists [--sizes 1000,20000,100000] [--requests 600] [--drivers aiomysql,asyncmy]
 """
 from __future__ import annotations
 
@@ -18,7 +19,18 @@ import urllib.request
 from pathlib import Path
 
 from bench.bench_http import login
-from bench.common import PY, ROOT, bench_env, drop_database, free_port, run, wait_http
+from bench.common import (
+    PY,
+    ROOT,
+    bench_env,
+    driver_ratios,
+    drivers_argument,
+    drop_database,
+    free_port,
+    run,
+    services,
+    wait_http,
+)
 from bench.loadgen import measure
 from demo.large_cohort import seed_cohort
 from server.config import Settings
@@ -121,8 +133,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,20000,100000")
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
+    drivers_argument(parser)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    drivers = args.drivers.split(",")
     env = bench_env()
     run(["migrate"], env)
     run(["demo"], env)
@@ -130,7 +144,8 @@ def main() -> None:
     out = []
     try:
         users = seed(env, sizes)
-        with process(["-m", "server", "serve"], env) as (base, _):
+        with services(env, drivers) as bases:
+            base = bases[drivers[0]]
             for n in sizes:
                 cookie = login(base, users[n], "demo2026pass")
                 lst = base + "/api/school/records?page_size=50"
@@ -144,20 +159,25 @@ def main() -> None:
                                   (f"last page ({pages})", f"{lst}&page={pages}")):
                     with canned(fetch(url, cookie)) as canned_url:
                         baseline = measure(canned_url, warm_up=True, **load)
-                    figures[name] = (measure(url, headers={"Cookie": cookie}, **load), baseline)
-                first = figures["page 1"][0]
+                    path = url.removeprefix(base)
+                    figures[name] = ({d: measure(bases[d] + path, headers={"Cookie": cookie}, **load)
+                                      for d in drivers}, baseline)
                 out.append(f"\n{n} graduates ({pages} pages of 50), {args.concurrency} connections")
-                for name, (result, baseline) in figures.items():
-                    target = ("target ≥ 0.15× canned" if name == "page 1" else
-                              f"time vs page 1 {first['rps'] / result['rps']:.2f}×"
-                              + (" (target ≤ 1.3×)" if "cursor" in name else ""))
-                    out.append(line(name, result, baseline, target))
-                print("\n".join(out[-len(figures) - 1:]), flush=True)
+                for name, (by_driver, baseline) in figures.items():
+                    for driver, result in by_driver.items():
+                        first = figures["page 1"][0][driver]
+                        target = ("target ≥ 0.15× canned" if name == "page 1" else
+                                  f"time vs page 1 {first['rps'] / result['rps']:.2f}×"
+                                  + (" (target ≤ 1.3×)" if "cursor" in name else ""))
+                        out.append(line(f"{name} [{driver}]", result, baseline, target))
+                    if len(drivers) > 1:
+                        out.append(f"{'':<40} {driver_ratios(by_driver, drivers)}")
+                print("\n".join(out[-len(figures) * (len(drivers) + (len(drivers) > 1)) - 1:]), flush=True)
         # each export in a fresh server (warmed by one page and one small export), so that its peak is its own
-        out.append("\nexports (the server's peak RSS over its resting RSS, a fresh server for each)")
+        out.append(f"\nexports (the server's peak RSS over its resting RSS, a fresh server for each; {drivers[0]})")
         for n in sizes[-2:]:
             for label, path in (("CSV", "/api/school/records/export"), ("Excel", "/api/school/records/export.xlsx")):
-                with process(["-m", "server", "serve"], env) as (base, server):
+                with process(["-m", "server", "serve"], dict(env, DB_DRIVER=drivers[0])) as (base, server):
                     cookie = login(base, users[n], "demo2026pass")
                     fetch(base + "/api/school/records", cookie)
                     fetch(base + path + "?name=nobody", cookie)

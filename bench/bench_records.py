@@ -1,7 +1,8 @@
 """Records benchmark: "my records" of a graduate with a full history, and the school's audit list over a
-cohort of 20,000 graduates, each at 32 connections beside a bare Tornado hello-world in the same run.
+cohort of 20,000 graduates, each at 32 connections beside a bare Tornado hello-world in the same run, with
+each database driver (a server per DB_DRIVER, measured in turn) and their ratio.
 
-    .venv/bin/python -m bench.bench_records [--graduates 20000] [--requests 3000]
+    .venv/bin/python -m bench.bench_records [--graduates 20000] [--requests 3000] [--drivers aiomysql,asyncmy]
 """
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ import argparse
 import asyncio
 
 from bench.bench_http import login
-from bench.common import bare_tornado, bench_env, drop_database, row, run, service
+from bench.common import (
+    bare_tornado,
+    bench_env,
+    driver_ratios,
+    drivers_argument,
+    drop_database,
+    row,
+    run,
+    services,
+)
 from bench.loadgen import measure
 from demo.sample_data import roster_csv, roster_row
 from server.app import Application
@@ -71,27 +81,36 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--graduates", type=int, default=20000)
     parser.add_argument("--requests", type=int, default=3000)
+    drivers_argument(parser)
     args = parser.parse_args()
+    drivers = args.drivers.split(",")
     env = bench_env()
     run(["migrate"], env)
     run(["demo"], env)
     try:
         asyncio.run(build_dataset(env, args.graduates))
-        with bare_tornado() as bare_url, service(env) as base:
-            graduate = login(base, "grad1", "demo2026pass")
-            school = login(base, "school_viewer", "demo2026pass")
+        with bare_tornado() as bare_url, services(env, drivers) as bases:
+            base = bases[drivers[0]]
+            cookies = {"graduate": login(base, "grad1", "demo2026pass"),
+                       "school": login(base, "school_viewer", "demo2026pass")}
             load = dict(concurrency=32, requests=args.requests)
             bare = measure(bare_url, warm_up=True, **load)
-            mine = measure(base + "/api/graduate/records", headers={"Cookie": graduate}, **load)
-            first = measure(base + "/api/school/records?state=destination_audit",
-                                         headers={"Cookie": school}, **load)
-            audit = measure(base + "/api/school/records?state=destination_audit&page=200",
-                                         headers={"Cookie": school}, **load)
+            results = {}
+            for name, path, who in (
+                    ("GET /api/graduate/records (81 records)", "/api/graduate/records", "graduate"),
+                    ("GET /api/school/records (audit list, page 1)", "/api/school/records?state=destination_audit",
+                     "school"),
+                    ("GET /api/school/records (audit list, page 200)",
+                     "/api/school/records?state=destination_audit&page=200", "school")):
+                results[name] = {d: measure(bases[d] + path, headers={"Cookie": cookies[who]}, **load)
+                                 for d in drivers}
         print(f"Records benchmark, 32 connections; audit list over a cohort of {args.graduates} graduates")
         print(row("bare Tornado hello-world", bare, bare))
-        print(row("GET /api/graduate/records (81 records)", mine, bare))
-        print(row("GET /api/school/records (audit list, page 1)", first, bare))
-        print(row("GET /api/school/records (audit list, page 200)", audit, bare))
+        for name, by_driver in results.items():
+            for driver, result in by_driver.items():
+                print(row(f"{name} [{driver}]", result, bare))
+            if len(drivers) > 1:
+                print(f"{'':<44} {driver_ratios(by_driver, drivers)}")
     finally:
         drop_database(env)
 

@@ -31,7 +31,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(port: int, timeout: float = 30) -> None:
+def wait_http(port: int, timeout: float = 120) -> None:  # a loaded machine starts a server slowly
     deadline = time.time() + timeout
     while time.time() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
@@ -52,6 +52,16 @@ def bench_env(**extra) -> dict:
     return env
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL after a minute: a loaded machine must not lose the figures at the end of a run."""
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def service(env: dict):
     port = free_port()
@@ -62,8 +72,26 @@ def service(env: dict):
         wait_http(port)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
+
+
+@contextlib.contextmanager
+def services(env: dict, drivers: list[str]):
+    """One server per database driver (DB_DRIVER) on the same database and Redis, so that a bench measures them
+    in turn in one run; a session cookie is good for all of them."""
+    with contextlib.ExitStack() as stack:
+        yield {d: stack.enter_context(service(dict(env, DB_DRIVER=d))) for d in drivers}
+
+
+def drivers_argument(parser) -> None:
+    parser.add_argument("--drivers", default="aiomysql,asyncmy",
+                        help="the DB_DRIVER of each server, measured in turn in the same run (server/db.py)")
+
+
+def driver_ratios(results: dict[str, dict], drivers: list[str]) -> str:
+    """req/s of each driver over the first's (the default, aiomysql)."""
+    first = results[drivers[0]]["rps"]
+    return "  ".join(f"{d}/{drivers[0]} {results[d]['rps'] / first:.2f}×" for d in drivers[1:])
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 
+import orjson
 import redis.exceptions
 import tornado.web
 from pydantic import BaseModel, ValidationError
@@ -24,7 +25,7 @@ MAX_JSON_BYTES = 64 * 1024
 
 def json_default(value):
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat(" ", "seconds")[:19]  # 2026-06-30 08:00:00 (strftime is several times slower)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -36,8 +37,13 @@ def json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False, default=json_default)
+# orjson writes UTF-8 in C, several times faster than json.dumps for a page of records; dates and times go
+# through json_default (our format), and integer keys become strings as json.dumps makes them.
+DUMPS_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(data) -> bytes:
+    return orjson.dumps(data, default=json_default, option=DUMPS_OPTIONS)
 
 
 def authorize(permission: str | None):

@@ -182,10 +182,10 @@ class UserError(Exception):
 
 def one_line_error(exc: BaseException, config: Settings) -> str | None:
     """The one line for a user mistake or an unreachable dependency; None for a bug (the traceback is kept)."""
-    import pymysql
     import redis
 
     from server.backup import BackupError
+    from server.db import OperationalError
     from server.rotation import RotationError
 
     if isinstance(exc, UserError | BackupError | RotationError):
@@ -194,7 +194,7 @@ def one_line_error(exc: BaseException, config: Settings) -> str | None:
         emulators = " or one of the emulators' ports 8001-8004" if config.app_env == "demo" else ""
         return (f"cannot listen on {config.bind_host}:{config.port}{emulators}: the address is in use"
                 " (another process serves there; set PORT or HOST)")
-    if isinstance(exc, pymysql.err.OperationalError):
+    if isinstance(exc, OperationalError):
         db = config.database
         return f"cannot use the database {db['db']} at {db['host']}:{db['port']} (DATABASE_URL): {exc.args[-1]}"
     if isinstance(exc, redis.exceptions.ConnectionError):

@@ -1,6 +1,7 @@
 """Configuration from environment variables (every one listed in the README)."""
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from dataclasses import dataclass, fields
@@ -9,6 +10,7 @@ from urllib.parse import unquote, urlparse
 APP_ENVS = ("demo", "test", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
+DB_DRIVERS = ("aiomysql", "asyncmy")  # server/db.py: aiomysql unless DB_DRIVER names asyncmy (an optional extra)
 DEFAULT_SECRET = "dev-secret-change-me"
 DEFAULT_DATA_KEY = "dev-data-key-change-me"
 # Hosts that only ever run our emulators; production must point elsewhere.
@@ -24,6 +26,7 @@ class ConfigError(Exception):
 class Settings:
     app_env: str = "demo"
     database_url: str = "mysql://root:@127.0.0.1:3306/wangqian"
+    db_driver: str = "aiomysql"
     redis_url: str = "redis://127.0.0.1:6379/0"
     port: int = 8000
     host: str = ""  # bind address; empty: 127.0.0.1, or 0.0.0.0 in production
@@ -85,12 +88,19 @@ class Settings:
         if self.log_format and self.log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be json or text, not {self.log_format!r}")
         self.database  # noqa: B018  (raises ConfigError naming DATABASE_URL)
+        self.check_db_driver()
         self.redis_db  # noqa: B018
         if urlparse(self.public_base_url).scheme not in ("http", "https"):
             raise ConfigError(f"PUBLIC_BASE_URL must start with http:// or https://, not {self.public_base_url!r}")
         for name in ("health_worker_timeout", "health_max_outbox_lag"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.upper()} must be a positive number of seconds")
+
+    def check_db_driver(self) -> None:
+        if self.db_driver not in DB_DRIVERS:
+            raise ConfigError(f"DB_DRIVER must be one of {', '.join(DB_DRIVERS)}, not {self.db_driver!r}")
+        if self.db_driver == "asyncmy" and importlib.util.find_spec("asyncmy") is None:
+            raise ConfigError("DB_DRIVER=asyncmy needs the asyncmy package (pip install 'wangqian[asyncmy]')")
 
     def validate(self) -> None:
         if self.app_env not in APP_ENVS:

@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pymysql
-
+from server.db import IntegrityError, OperationalError
 from server.logs import current_request_id
 from signing import clock, rules
 from signing import transitions as tt
@@ -68,7 +67,7 @@ async def _with_retry(db, work, attempts: int = 4):
         try:
             async with db.transaction() as cur:
                 return await work(cur)
-        except pymysql.err.OperationalError as exc:
+        except OperationalError as exc:
             if exc.args[0] not in (DEADLOCK, LOCK_WAIT) or attempt == attempts - 1:
                 raise DomainError("conflict") from exc
 
@@ -167,7 +166,7 @@ async def _apply(cur, actor: Actor, action: str, inp: ActionInput, now: datetime
                               [*values.values(), record_id, record["state"], record["version"]])
             if cur.rowcount != 1:
                 raise DomainError("conflict")
-    except pymysql.err.IntegrityError as exc:
+    except IntegrityError as exc:
         if exc.args[0] == DUPLICATE_KEY and "uq_record_active" in str(exc):
             raise DomainError("active_record_exists") from exc
         if exc.args[0] == DUPLICATE_KEY and "uq_record_pending_invitation" in str(exc):

@@ -65,10 +65,18 @@ def test_logs_are_json_outside_demo_mode_unless_asked():
 @pytest.mark.parametrize("name,value", [("PORT", "abc"), ("PORT", "0"), ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"),
                                         ("DATABASE_URL", "mysql://h:x/db"), ("DATABASE_URL", "mysql:/db"), ("REDIS_URL", "redis://h/abc"),
                                         ("PUBLIC_BASE_URL", "example.com"), ("HEALTH_MAX_OUTBOX_LAG", "-1"),
-                                        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics")])
+                                        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics"), ("DB_DRIVER", "sqlite")])
 def test_each_bad_value_is_one_error_naming_its_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_db_driver_is_aiomysql_unless_asyncmy_is_chosen_and_installed(monkeypatch):
+    assert Settings.from_env({}).db_driver == "aiomysql"
+    assert Settings.from_env({"DB_DRIVER": "asyncmy"}).db_driver == "asyncmy"
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # as on an install without the extra
+    with pytest.raises(ConfigError, match="DB_DRIVER=asyncmy needs the asyncmy package"):
+        Settings.from_env({"DB_DRIVER": "asyncmy"})
 
 
 def test_wechat_menu_is_not_published_with_demo_values():

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import pymysql
-
 import notify.errors  # noqa: F401  (registers the error codes of the SMS-code method)
 from handlers.base import BaseHandler, api, authorize
 from handlers.errors import status_and_message
 from notify.channels import sms_of
+from server.db import IntegrityError
 from signing import accounts
 from signing.errors import DomainError
 from signing.oplog import record_operation
@@ -96,7 +95,7 @@ async def bind_openid(page: WeChatPage, user: dict, openid: str) -> None:
         try:
             await cur.execute("UPDATE users SET wechat_openid=%s, wechat_subscribed=1, wechat_bound_at=NOW()"
                               " WHERE id=%s", (openid, user["id"]))
-        except pymysql.err.IntegrityError as exc:  # bound to someone else a moment ago
+        except IntegrityError as exc:  # bound to someone else a moment ago
             raise DomainError("wechat_openid_bound_elsewhere") from exc
         await record_operation(cur, actor, "wechat.bind", "user", user["id"], "绑定微信",
                                school_id=graduate["school_id"])
