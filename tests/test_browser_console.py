@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from demo.sample_data import make_credit_code
+from demo.sample_data import make_credit_code, roster_csv
 from documents.storage import FileStore
 from documents.uploads import accept_upload
+from notify.delivery import Notifier
 from signing import clock, registrations, warnings
 from signing.actors import SYSTEM
 from signing.clock import today
@@ -256,3 +257,46 @@ def test_ministry_reads_the_national_overview_and_opens_one_province(live, brows
             for tr in browser.find_elements("css selector", "table.nowrap-heads tr")[1:]}
     [(name, counts)] = rows.items()  # one school in that province
     assert counts == ["2", "0", "1", "1"]  # total, registered, under audit, not registered
+
+
+def test_school_officer_keeps_settings_imports_a_refused_roster_lists_students_and_reads_deliveries(
+        live, browser, tmp_path):
+    world = World(live.app)
+    school = live.call(world.school())
+    [g] = live.call(world.graduates(school))
+    rid, _ = submit_paper(live, g)
+    school_user = live.call(world.user("school", school_id=school["id"]))
+    live.call(perform(live.app.db, actor(live, school_user), rid, "return", ActionInput(**REJECT)))
+    live.call(Notifier(live.app).run_once())  # the graduate hears of the return: WeChat (not bound) and SMS
+    j = Journey(browser, live, "console-school-pages")
+    log_in(j, school_user, "dashboard")
+
+    browser.find_element("link text", "签约设置").click()
+    j.check("settings")
+    j.fill({"max_cancellations": "3"})
+    j.click("form.card button[type=submit]")
+    text = j.check("settings-saved")
+    assert "已保存" in text and browser.find_element("name", "max_cancellations").get_attribute("value") == "3"
+
+    browser.find_element("link text", "名单导入").click()
+    j.check("roster")
+    bad = world.roster_rows(school, 2)
+    bad[1]["身份证号"] = "11010120000101123"  # 17 digits
+    roster = tmp_path / "名单.csv"
+    roster.write_bytes(roster_csv(bad))
+    browser.find_element("css selector", "input[type=file]").send_keys(str(roster))
+    j.click("form.card button[type=submit]")
+    text = j.check("roster-refused")
+    assert "错误行" in text and "身份证号" in text.split("错误行")[1]
+
+    browser.find_element("link text", "学生名单").click()
+    text = j.check("students")
+    assert g["name"] in text and g["id_number"] not in text and g["id_number"][-4:] in text  # masked
+
+    browser.find_element("link text", "通知发送记录").click()
+    text = j.check("deliveries")
+    assert g["name"] in text and "短信" in text and g["phone"] not in text
+    Select(browser.find_element("name", "channel")).select_by_visible_text("短信")
+    j.click("form.filters button[type=submit]")
+    text = j.check("deliveries-sms")
+    assert "共 1 条" in text and "已发送" in text
