@@ -23,7 +23,7 @@ from signing.codes import AUDIT_REASONS, CANCEL_REASONS, JOB_CATEGORIES, UNIT_IN
 from signing.eligibility import TRAINING_MODES, current_cohort
 from signing.errors import DomainError
 from signing.records_query import record_detail, status_choices
-from signing.records_service import ActionInput, perform
+from signing.records_service import perform
 from signing.roster_service import import_roster
 from signing.statistics import GROUPS, allowed_groups
 from wechat.pages import safe_next
@@ -188,7 +188,6 @@ def irreversible_question(action: str) -> str:
 class AuditActionPage(AuditView):
     @staff_page
     async def post(self, record_id, action):
-        arg = self.get_body_argument
         if action in IRREVERSIBLE and await self.asked_first_about(  # the page's dialog sends `confirmed`
                 int(record_id), action, irreversible_question(action), f"/admin/records/{int(record_id)}"):
             return
@@ -196,19 +195,16 @@ class AuditActionPage(AuditView):
                    for v in [vs[0].decode("utf-8", "replace")] if v.strip()}
         if action == "edit_destination":  # destination fields arrive one input each
             changes = {"fields": {k[6:]: v for k, v in changes.items() if k.startswith("field_")}}
-        version = arg("version", "")
-        reason, explanation = arg("reason", "").strip(), arg("explanation", "").strip()
+        inp = self.action_input(changes=changes or None)
         try:
-            await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-                version=int(version) if version.isdigit() else None, reason=reason or None,
-                explanation=explanation or None, changes=changes or None))
+            await perform(self.db, self.current_user, int(record_id), action, inp)
         except DomainError as exc:
             status, message = status_and_message(exc.code, exc.message)
             if status in (401, 403, 404):  # not the caller's record: no page to re-render
                 raise
             self.set_status(status)  # the refused form comes back with its values and the reason beside it
             await self.show(int(record_id), {"action": action, "message": message,
-                                             "form": {"reason": reason, "explanation": explanation}})
+                                             "form": {"reason": inp.reason or "", "explanation": inp.explanation or ""}})
             return
         self.redirect(f"/admin/records/{int(record_id)}?done={action}")
 

@@ -17,6 +17,7 @@ from handlers.errors import status_and_message
 from signing import accounts, policy
 from signing.errors import DomainError
 from signing.records_query import record_detail
+from signing.records_service import ActionInput
 
 log = logging.getLogger("wangqian.http")
 SESSION_COOKIE = "session"
@@ -332,6 +333,15 @@ class PageHandler(BaseHandler):
                   if name not in ("_xsrf", "confirmed") for value in values]
         self.render(self.confirm_template, question=question, action=self.request.path, fields=fields, back=back)
         return True
+
+    def action_input(self, **more) -> ActionInput:
+        """An action's form as the service takes it: the record version it was shown at, the reason, the
+        explanation (trimmed; empty is none), and what else the page adds (uploads, changes)."""
+        arg = self.get_body_argument
+        version = arg("version", "")
+        return ActionInput(version=int(version) if version.isdigit() else None,
+                           reason=arg("reason", "").strip() or None,
+                           explanation=arg("explanation", "").strip() or None, **more)
 
     def _handle_request_exception(self, e: BaseException) -> None:
         e = unavailable_as_domain_error(e)

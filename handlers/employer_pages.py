@@ -28,7 +28,7 @@ from signing.codes import CANCEL_REASONS
 from signing.errors import DomainError
 from signing.record_data import AGREEMENT_REQUIRED
 from signing.records_query import own_records, record_detail
-from signing.records_service import ActionInput, perform
+from signing.records_service import perform
 from wechat.pages import safe_next
 
 HOME = "/employer"
@@ -246,11 +246,7 @@ class RecordActionPage(EmployerPage):
         back = f"/employer/records/{int(record_id)}"
         if await self.asked_first_about(int(record_id), action, EMPLOYER_CONFIRM.get(action), back):
             return
-        version = self.get_body_argument("version", "")
-        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-            version=int(version) if version.isdigit() else None,
-            reason=self.get_body_argument("reason", None) or None,
-            explanation=self.get_body_argument("explanation", "").strip() or None))
+        await perform(self.db, self.current_user, int(record_id), action, self.action_input())
         self.redirect(f"/employer/records/{int(record_id)}?done={action}")
 
 

@@ -135,12 +135,8 @@ class RecordActionPage(WeChatPage):
         back = f"/wx/records/{int(record_id)}"
         if await self.asked_first_about(int(record_id), action, CONFIRM.get(action), back):
             return
-        version = self.get_body_argument("version", "")
-        await perform(self.db, self.current_user, int(record_id), action, ActionInput(
-            version=int(version) if version.isdigit() else None,
-            reason=self.get_body_argument("reason", None) or None,
-            explanation=self.get_body_argument("explanation", "").strip() or None,
-            upload_ids=upload_ids(self)))
+        await perform(self.db, self.current_user, int(record_id), action,
+                      self.action_input(upload_ids=upload_ids(self)))
         self.redirect(f"/wx/records/{int(record_id)}?done={action}")
 
 

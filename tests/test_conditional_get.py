@@ -7,7 +7,7 @@ import pytest
 from tests.flows import Flow
 
 
-@pytest.mark.gen_test(timeout=30)
+@pytest.mark.gen_test(timeout=120)
 async def test_my_records_revalidate_with_their_etag(world, client, sql):
     f = await Flow(world, client, sql).setup()
     first = await f.G.get("/api/graduate/records")
