@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 
-import pypdfium2
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from documents.pdf import render_agreement_pdf
+from documents.preview import render_pages
 from tests.image_corpus import draw_seal
 
 DPI = 150
@@ -18,11 +18,8 @@ TWELVE_MP = (3000, 4000)  # a real-size phone photo
 
 
 def pages(pdf: bytes, dpi: int = DPI) -> list[Image.Image]:
-    doc = pypdfium2.PdfDocument(pdf)
-    try:
-        return [doc[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(doc))]
-    finally:
-        doc.close()
+    # through the server's PDFium lock: a live server in this process may be rendering a preview
+    return [image.convert("RGB") for image in render_pages(pdf, dpi=dpi)]
 
 
 def stamp(page_images: list[Image.Image]) -> list[Image.Image]:

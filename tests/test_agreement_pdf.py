@@ -3,19 +3,25 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 
 import pytest
 import zxingcpp
+from PIL import Image
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from documents import fonts
 from documents.pdf import MARGIN, PAGE_WIDTH, render_agreement_pdf
+from documents.preview import PREVIEW_WIDTH, page_png
 
 RARE_NAME = "李䶮𠮷𡒄"  # Extension A (䶮), Extension B (𠮷, and 𡒄 which only HanaMinB has)
 RARE_UNIT = "北京堃喆燚犇淼玥珺科技有限公司"
+ROOT = Path(__file__).resolve().parent.parent
 VERIFY_URL = "https://wangqian.example.edu.cn/verify/2026110105000123?c=9f8e7d"
 
 
@@ -142,3 +148,29 @@ def test_render_is_thread_safe():
         pdfs = list(pool.map(lambda n: render_agreement_pdf(agreement(agreement_number=n)), numbers))
     for number, pdf in zip(numbers, pdfs, strict=True):
         assert number in read(pdf)[1]
+
+
+PARALLEL_PREVIEWS = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from documents.preview import render_pages
+pdf = sys.stdin.buffer.read()
+alone = [render_pages(pdf, width=120, only=n)[0].tobytes() for n in (1, 2)]
+with ThreadPoolExecutor(30) as pool:
+    for _ in range(10):
+        together = list(pool.map(lambda i: render_pages(pdf, width=120, only=1 + i % 2)[0].tobytes(), range(60)))
+        assert together == [alone[i % 2] for i in range(60)]
+print("whole")
+"""
+
+
+def test_page_previews_rendered_by_thirty_threads_at_once_are_each_whole():
+    """PDFium is not thread-safe: parallel calls corrupt the heap (unlocked, this loop ends in a segmentation
+    fault). The server renders previews in its thread pool, so 30 threads at once must each get the page they
+    asked for, and the process must live on; run in a child process so a crash fails this test only."""
+    pdf = render_agreement_pdf(agreement())
+    child = subprocess.run([sys.executable, "-c", PARALLEL_PREVIEWS], input=pdf, capture_output=True, timeout=300,
+                           cwd=ROOT)
+    assert child.returncode == 0 and child.stdout.strip() == b"whole", child.stderr.decode()[-2000:]
+    assert page_png(pdf, 3) is None and page_png(pdf, 0) is None
+    assert Image.open(io.BytesIO(page_png(pdf, 2))).width == PREVIEW_WIDTH
