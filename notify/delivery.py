@@ -1,7 +1,7 @@
 """Notification delivery. A job reads the outbox entries of topic 'notify' (the lease pattern of
 server/outbox) and expands each, in one transaction with marking it done, into deliveries: one per
-channel, unique per record:event:channel. Then each due delivery is claimed with a lease, marked
-"attempt started", sent (WeChat template message, or SMS), and marked with its outcome.
+channel, unique per record:event:channel. Then the due deliveries are claimed with a lease, marked
+"attempt started" together (one commit), sent (WeChat template message, or SMS), and marked with its outcome.
 
 Exactly once: a crash before the outcome is written leaves the delivery pending; its lease expires and it
 is sent again, and a crash after the provider accepted the message does not make it twice: every WeChat
@@ -41,8 +41,9 @@ COLUMNS = ("outbox_id", "graduate_id", "record_id", "event_id", "template", "cha
            "status", "last_error", "content", "message", "request_id")
 FLUSH_SECONDS = 0.02  # outcomes are written together at most this long after the provider answered
 FINISH = ("UPDATE deliveries SET status=%s, last_error=%s, provider_id=COALESCE(%s, provider_id),"
-          " sent_at=IF(%s='sent', NOW(3), sent_at), sending_since=NULL, lease_token=NULL,"
-          " next_attempt_at=NOW(3) + INTERVAL %s MICROSECOND WHERE id=%s AND lease_token=%s")
+          " recipient_masked=COALESCE(%s, recipient_masked), sent_at=IF(%s='sent', NOW(3), sent_at),"
+          " sending_since=NULL, lease_token=NULL, next_attempt_at=NOW(3) + INTERVAL %s MICROSECOND"
+          " WHERE id=%s AND lease_token=%s")
 
 
 @dataclass
@@ -192,9 +193,11 @@ class Notifier:
             " JOIN graduates g ON g.id=d.graduate_id LEFT JOIN users u ON u.graduate_id=g.id"
             " LEFT JOIN records r ON r.id=d.record_id"
             " WHERE d.lease_token=%s ORDER BY d.id", (token,))
-        by_graduate = defaultdict(list)  # one graduate's messages go out in order; graduates in parallel
         for row in rows:
             row["message"], row["token"] = json.loads(row["message"]), token
+        rows = await self.start_attempts(rows, token)
+        by_graduate = defaultdict(list)  # one graduate's messages go out in order; graduates in parallel
+        for row in rows:
             by_graduate[row["graduate_id"]].append(row)
         done = asyncio.Event()
         writer = asyncio.create_task(self._write_outcomes_until(done))
@@ -234,9 +237,46 @@ class Notifier:
             except Exception:  # e.g. the database went away: the lease expires and the delivery is retried
                 log.exception("delivery %s interrupted", row["id"])
 
+    @staticmethod
+    def calls_provider(row: dict) -> bool:
+        """False when the delivery ends without a call: no WeChat follower (SMS instead), no phone number."""
+        if row["channel"] == "wechat":
+            return row["openid"] is not None
+        return row["unit_mobile"] is not None if row["template"] in SMS_ONLY else bool(row["phone_cipher"])  # as send_sms
+
+    @staticmethod
+    def in_doubt_sms(row: dict) -> bool:
+        """An SMS whose last attempt was interrupted: Aliyun is asked (resend_allowed) before its own marker."""
+        return row["channel"] == "sms" and row["sending_since"] is not None
+
+    async def start_attempts(self, rows: list[dict], token: str) -> list[dict]:
+        """The 'attempt started' marker of a whole claim, in one statement and one commit, before any provider
+        call (one commit per delivery capped the worker at the disk's commits a second). A crash before the
+        calls leaves them all in doubt, which is safe: WeChat dedups by client_msg_id, an SMS is looked up by
+        its OutId first. Returns the rows still ours (a lease can only be lost if this worker stalled for
+        LEASE_SECONDS)."""
+        batch = [r for r in rows if self.calls_provider(r) and not self.in_doubt_sms(r)]
+        for row in batch:
+            if row["sending_since"] is not None:
+                log.warning("delivery %s: the previous attempt was interrupted mid-call; sending again", row["id"])
+        if batch:
+            marks = ",".join(["%s"] * len(batch))
+            async with self.db.transaction() as cur:
+                await cur.execute(
+                    "UPDATE deliveries SET sending_since=NOW(3), attempts=attempts+1,"
+                    f" next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE lease_token=%s AND status='pending'"
+                    f" AND id IN ({marks})", (self.lease_seconds, token, *[r["id"] for r in batch]))
+                if cur.rowcount != len(batch):
+                    await cur.execute(f"SELECT id FROM deliveries WHERE lease_token=%s AND id IN ({marks})",
+                                      (token, *[r["id"] for r in batch]))
+                    ours = {r["id"] for r in await cur.fetchall()}
+                    marked = {r["id"] for r in batch}
+                    rows = [r for r in rows if r["id"] in ours or r["id"] not in marked]
+        return rows
+
     async def start_attempt(self, row: dict, recipient_masked: str) -> bool:
-        """The 'attempt started' marker, written (and committed) right before the provider call, together with
-        the outcomes gathered so far: no outcome is written later than the next attempt's marker."""
+        """The marker of one in-doubt SMS that Aliyun says did not go out, written (and committed) right before
+        the provider call, together with the outcomes gathered so far."""
         if row["sending_since"] is not None:
             log.warning("delivery %s: the previous attempt was interrupted mid-call; sending again", row["id"])
         outcomes, self.outcomes = self.outcomes, []
@@ -251,11 +291,12 @@ class Notifier:
         return claimed == 1  # 0: the lease was lost to another worker, which sends it instead
 
     async def finish(self, row: dict, outcome: Outcome) -> None:
-        """The outcome joins those written together: by write_outcomes within FLUSH_SECONDS, or with the next
-        attempt's marker (start_attempt), whichever comes first."""
+        """The outcome joins those written together: by write_outcomes within FLUSH_SECONDS, or with an in-doubt
+        SMS's marker (start_attempt), whichever comes first."""
         error = outcome.error or (IN_DOUBT if row["sending_since"] is not None else None)
         self.outcomes.append((outcome.status, redact(error)[:500] if error else None, outcome.provider_id,
-                              outcome.status, int(outcome.delay * 1_000_000), row["id"], row["token"]))
+                              row.get("recipient"), outcome.status, int(outcome.delay * 1_000_000), row["id"],
+                              row["token"]))
 
     def retry(self, row: dict, error: str, delay: float | None) -> Outcome:
         attempts = row["attempts"] + 1
@@ -275,8 +316,7 @@ class Notifier:
         if openid is None:
             await self.fall_back(row, "未绑定微信或已取消关注公众号，改发短信")
             return
-        if not await self.start_attempt(row, mask_openid(openid)):
-            return
+        row["recipient"] = mask_openid(openid)
         m = row["message"]
         try:
             answer = await wechat_api_of(self.app).send_template(openid, m["template_id"], m["data"], url=m["url"],
@@ -324,9 +364,9 @@ class Notifier:
         if phone is None:
             await self.finish(row, Outcome("failed", "没有可用的手机号"))
             return
-        if row["sending_since"] is not None and not await self.resend_allowed(row, phone):
-            return
-        if not await self.start_attempt(row, mask_phone(phone)):
+        row["recipient"] = mask_phone(phone)
+        if self.in_doubt_sms(row) and not (await self.resend_allowed(row, phone)
+                                           and await self.start_attempt(row, row["recipient"])):
             return
         m = row["message"]
         result = await sms_of(self.app).send(phone, m["template_code"], m["params"], out_id=row["idempotency_key"])

@@ -63,6 +63,22 @@ async def test_two_processes_share_one_token_and_one_refresh_after_expiry(start_
 
 
 @pytest.mark.gen_test
+async def test_thirty_parallel_sends_of_a_process_read_the_token_from_its_memory_not_redis(emulator, wx_api):
+    """The notifier sends hundreds of messages a second: the token read from Redis is kept in the process (at
+    most LOCAL_SECONDS, never past its Redis expiry: the test above); a refused one is read again at once."""
+    api = wx_api()
+    openid = await subscriber(emulator)
+    await api.send_template(openid, TEMPLATE, DATA)
+    reads, pipeline = [], api.redis.pipeline
+    api.redis.pipeline = lambda *a, **k: reads.append(1) or pipeline(*a, **k)
+    results = await asyncio.gather(*(api.send_template(openid, TEMPLATE, DATA) for _ in range(30)))
+    assert all(r["errcode"] == 0 for r in results) and reads == []
+    await emulator.control("expire_tokens")
+    assert (await api.send_template(openid, TEMPLATE, DATA))["errcode"] == 0
+    assert reads == [1] and emulator.stat("token_issues") == 2
+
+
+@pytest.mark.gen_test
 async def test_invalid_token_means_one_refresh_and_one_retry(emulator, wx_api):
     api = wx_api()
     openid = await subscriber(emulator)

@@ -26,6 +26,10 @@ NOT_SUBSCRIBED = {43004, 43101}  # require subscribe, user refused to accept the
 WAIT = {45009, 45011, 45047}  # daily quota, minute quota, over the per-user limit: retry much later
 RETRYABLE = {-1} | TOKEN_ERRORS  # system busy; a token error that outlived our one refresh
 LOCK_MS = 20_000  # longer than two token requests at full timeout
+# A process keeps what it read from Redis this long at most (and never past its Redis expiry): the notifier
+# sends hundreds of messages a second and need not ask Redis for the token each time. A token another process
+# replaced is refused by WeChat (40001) and then read again at once (_call), as before.
+LOCAL_SECONDS = 30.0
 # wechatpy blocks on HTTP for up to 8 s: its own threads, so it never starves the default executor
 # (password hashing runs there).
 _EXECUTOR = ThreadPoolExecutor(max_workers=16, thread_name_prefix="wechat-api")
@@ -173,6 +177,7 @@ class WeChatApi:
         self.client = _SyncClient(api_base(config), config.wechat_app_id, config.wechat_app_secret, timeout)
         self.token_key = f"wechat:{self.appid}:access_token"
         self.ticket_key = f"wechat:{self.appid}:jsapi_ticket"
+        self._local: dict[str, tuple[str, float]] = {}  # key -> (value, monotonic deadline); see LOCAL_SECONDS
 
     # -- the calls the product makes --------------------------------------------------------------
 
@@ -235,11 +240,17 @@ class WeChatApi:
     async def _shared(self, key: str, stale: str | None, fetch) -> str:
         """The value cached under `key` unless missing or equal to `stale` (the one WeChat just refused).
         Then one process (Redis lock) fetches it; the others wait and read what it stored."""
+        value, until = self._local.get(key, (None, 0.0))
+        if value and value != stale and time.monotonic() < until:
+            return value
         lock_key, owner = key + ":lock", secrets.token_hex(8)
         deadline = time.monotonic() + LOCK_MS / 1000 + 1
         while True:
-            value = _text(await self.redis.get(key))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                value, ttl_ms = await pipe.get(key).pttl(key).execute()
+            value = _text(value)
             if value and value != stale:
+                self._keep(key, value, ttl_ms / 1000)
                 return value
             if await self.redis.set(lock_key, owner, nx=True, px=LOCK_MS):
                 try:
@@ -248,12 +259,17 @@ class WeChatApi:
                         return value
                     value, ttl = await fetch(stale)
                     await self.redis.set(key, value, ex=ttl)
+                    self._keep(key, value, ttl)
                     return value
                 finally:
                     await self.redis.eval(_RELEASE_LOCK, 1, lock_key, owner)
             if time.monotonic() > deadline:
                 raise WeChatError(-1, f"timed out waiting for another process to refresh {key}")
             await asyncio.sleep(0.05)
+
+    def _keep(self, key: str, value: str, seconds: float) -> None:
+        if seconds > 0:  # pttl is -1 for a key without expiry (never set so here) and -2 for a missing one
+            self._local[key] = (value, time.monotonic() + min(seconds, LOCAL_SECONDS))
 
     async def _run(self, request):
         return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _translated(request))
