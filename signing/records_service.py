@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from server.db import IntegrityError, OperationalError
 from server.logs import current_request_id
 from signing import clock, rules
@@ -101,7 +103,7 @@ async def load_context(cur, graduate_id: int, now: datetime, actor: Actor | None
 def decode(record: dict) -> dict:
     for column in ("data", "cancellation"):
         if isinstance(record.get(column), str | bytes):
-            record[column] = json.loads(record[column])
+            record[column] = orjson.loads(record[column])  # every record of a list: several times json's speed
     return record
 
 

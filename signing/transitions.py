@@ -234,8 +234,10 @@ TABLE: list[Transition] = [
 ]
 
 _INDEX: dict[tuple[str, str, str], list[Transition]] = {}
+_FROM: dict[tuple[str, str], tuple[Transition, ...]] = {}  # the rows leaving a state, in the table's order
 for _t in TABLE:
     _INDEX.setdefault((_t.kind, _t.state, _t.action), []).append(_t)
+    _FROM[_t.kind, _t.state] = (*_FROM.get((_t.kind, _t.state), ()), _t)
 
 
 def find(kind: str, state: str, action: str, role: str, stage: str | None = None) -> Transition | None:
@@ -246,8 +248,8 @@ def find(kind: str, state: str, action: str, role: str, stage: str | None = None
     return None
 
 
-def actions_from(kind: str, state: str) -> list[Transition]:
-    return [t for t in TABLE if t.kind == kind and t.state == state]
+def actions_from(kind: str, state: str) -> tuple[Transition, ...]:
+    return _FROM.get((kind, state), ())  # every list and record page asks this of each record
 
 
 def known_action(kind: str, state: str, action: str) -> bool:
