@@ -17,6 +17,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from documents import fonts
@@ -28,6 +29,7 @@ MARGIN = 20 * mm
 FOOTER_Y = 10 * mm
 QR_SIZE = 28 * mm
 LABEL_SHADE = colors.HexColor("#f2f2f2")
+CELL_PADDING = 6  # points: reportlab's default left and right padding of a table cell
 
 # reportlab keeps per-document font-subset state inside the shared font objects; one render at a time
 # keeps that simple (a render takes tens of milliseconds).
@@ -183,26 +185,42 @@ def _render(a: dict, three_party: bool) -> bytes:
     return out.getvalue()
 
 
+def _value(text, style: ParagraphStyle, width: float):
+    """A value cell: a plain string when it fits on one line in the cell's own font (most do, and a string needs
+    no paragraph layout), else a paragraph that wraps and draws rare characters in a font that has them."""
+    text = "" if text is None else str(text)
+    if "\n" not in text and len(fonts.runs(text, fonts.BODY)) <= 1 \
+            and stringWidth(text, style.fontName, style.fontSize) <= width - 2 * CELL_PADDING:
+        return text
+    return _p(text, style)
+
+
 def _fields(s: dict, fields: list[tuple]) -> Table:
-    """A 4-column grid (label, value, label, value); a field marked wide takes a whole row."""
+    """A 4-column grid (label, value, label, value); a field marked wide takes a whole row. Labels are plain
+    strings in the label font, values paragraphs (they wrap, and may need a rare-character font)."""
+    width = PAGE_WIDTH - 2 * MARGIN
+    widths = [0.2 * width, 0.3 * width, 0.2 * width, 0.3 * width]
     rows, shading, pending = [], [], []
     for label, value, *wide in fields:
         if wide and wide[0]:
-            rows.append([_p(label, s["label"]), _p(value, s["cell"]), "", ""])
+            rows.append([label, _value(value, s["cell"], sum(widths[1:])), "", ""])
             shading.append(("SPAN", (1, len(rows) - 1), (3, len(rows) - 1)))
             continue
         if not pending:  # a row of two fields: its second label is shaded too
             shading.append(("BACKGROUND", (2, len(rows)), (2, len(rows)), LABEL_SHADE))
         pending.append((label, value))
         if len(pending) == 2:
-            rows.append([cell for lab, val in pending for cell in (_p(lab, s["label"]), _p(val, s["cell"]))])
+            rows.append([cell for lab, val in pending for cell in (lab, _value(val, s["cell"], widths[1]))])
             pending = []
     if pending:
-        rows.append([_p(pending[0][0], s["label"]), _p(pending[0][1], s["cell"]), "", ""])
-    width = PAGE_WIDTH - 2 * MARGIN
-    table = Table(rows, colWidths=[0.2 * width, 0.3 * width, 0.2 * width, 0.3 * width])
+        rows.append([pending[0][0], _value(pending[0][1], s["cell"], widths[1]), "", ""])
+    table = Table(rows, colWidths=widths)
+    label, cell = s["label"], s["cell"]  # strings are drawn in their column's font: labels ours, values short
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+        ("FONT", (0, 0), (-1, -1), cell.fontName, cell.fontSize, cell.leading),
+        ("FONT", (0, 0), (0, -1), label.fontName, label.fontSize, label.leading),
+        ("FONT", (2, 0), (2, -1), label.fontName, label.fontSize, label.leading),
         ("BACKGROUND", (0, 0), (0, -1), LABEL_SHADE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         *shading,
