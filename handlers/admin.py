@@ -14,7 +14,7 @@ from documents import recognition
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, list_page
-from handlers.reports import school_statistics
+from handlers.reports import StatisticsQuery, school_statistics
 from handlers.roster import MAX_ROSTER_BYTES
 from handlers.uploads import StreamedUpload
 from signing import accounts, clock, policy, registrations, settings_service
@@ -106,9 +106,9 @@ class DashboardPage(AdminPage):
     @staff_page
     async def get(self):
         cohort = self.chosen_cohort()
-        province = self.get_argument("province", "")
-        stats = await school_statistics(self.db, self.current_user, cohort, self.get_argument("group", None),
-                                        province if province.isdigit() and len(province) == 2 else None)
+        # ?group= and ?province= are checked as the API checks them: a malformed one is a 400, not ignored
+        query = validate(StatisticsQuery, {k: v for k in ("group", "province") if (v := self.get_argument(k, ""))})
+        stats = await school_statistics(self.db, self.current_user, cohort, query.group, query.province)
         self.render("admin/dashboard.html", stats=stats, cohort=cohort, cohorts=await self.cohort_choices(cohort),
                     groups=[(g, GROUPS[g][2]) for g in allowed_groups(self.current_user.role, stats.get("province"))],
                     actor=self.current_user)
@@ -326,7 +326,8 @@ class RegistrationsPage(AdminPage):
 
     @staff_page
     async def get(self):
-        done, reg_id = REVIEW_DONE.get(self.get_query_argument("done", "")), self.get_query_argument("id", "")
+        done = registrations.DECISIONS.get(self.get_query_argument("done", ""))
+        done, reg_id = done and "已" + done[1], self.get_query_argument("id", "")
         cond, args = policy.registration_scope(self.current_user, "r")
         reviewed = done and reg_id.isdigit() and await self.db.fetchone(  # whose registration, named on screen only
             f"SELECT g.name FROM registrations r JOIN graduates g ON g.id=r.graduate_id WHERE r.id=%s AND {cond}",
@@ -354,5 +355,4 @@ class RegistrationsPage(AdminPage):
         self.redirect(f"/admin/registrations?module={row['module']}&status=submitted&done={decision}&id={row['id']}")
 
 
-REVIEW_DONE = {"approve": "已审核通过", "return": "已退回修改"}
 routes.append((r"/admin/registrations", RegistrationsPage))

@@ -96,9 +96,16 @@ async def save(db, actor: Actor, module: str, raw: dict, submit: bool) -> dict:
     return await get(db, reg_id)
 
 
+# decision -> (the registration's new status, the decision's name in the operation log, the notification and
+# the console's notice, the status the graduate is told)
+DECISIONS = {"approve": ("approved", "审核通过", "审核通过"),
+             "return": ("returned", "退回修改", "已退回，请修改后重新提交")}
+
+
 async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | None, version: int | None) -> dict:
-    if decision not in ("approve", "return"):
+    if decision not in DECISIONS:
         raise DomainError("invalid_input", "请选择审核通过或退回修改")
+    status, decision_text, status_text = DECISIONS[decision]
     async with db.transaction() as cur:
         cond, args = policy.registration_scope(actor, "r")
         await cur.execute(f"SELECT * FROM registrations r WHERE r.id=%s AND {cond} FOR UPDATE", (reg_id, *args))
@@ -113,12 +120,11 @@ async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | Non
             raise DomainError("action_not_allowed", "只能审核已提交的登记信息")
         if decision == "return" and not (reason or "").strip():
             raise DomainError("explanation_required", "退回修改时请填写原因")
-        status = "approved" if decision == "approve" else "returned"
         await cur.execute("UPDATE registrations SET status=%s, reason=%s, reviewed_by=%s, reviewed_at=NOW(),"
                           " version=version+1 WHERE id=%s", (status, reason if status == "returned" else None,
                                                              actor.user_id, reg_id))
         await record_operation(cur, actor, f"registration.{decision}", "registration", reg_id,
-                               f"{MODULES[row['module']]}：{'审核通过' if status == 'approved' else '退回修改'}",
+                               f"{MODULES[row['module']]}：{decision_text}",
                                school_id=row["school_id"])
         # the graduate hears the result like every audit result, through the outbox of this transaction
         await cur.execute(
@@ -127,8 +133,7 @@ async def review(db, actor: Actor, reg_id: int, decision: str, reason: str | Non
             (f"registration:{reg_id}:{row['version'] + 1}", row["graduate_id"], json.dumps({
                 "template": "audit_result", "record_id": None, "event_id": None, "kind": "registration",
                 "kind_text": MODULES[row["module"]], "action": "pass" if status == "approved" else "return",
-                "action_text": "审核通过" if status == "approved" else "退回修改", "state": status,
-                "status_text": "审核通过" if status == "approved" else "已退回，请修改后重新提交",
+                "action_text": decision_text, "state": status, "status_text": status_text,
                 "unit_name": None, "actor_role": actor.role, "reason": None, "explanation": reason,
                 "changed_fields": [], "sms": False, "link": "/wx/home", "deadline": None}, ensure_ascii=False),
              current_request_id()))

@@ -201,6 +201,12 @@ async def test_province_sets_its_modules_and_the_ministry_reads_every_province(w
     assert (await form_post(ministry, "/admin/province", {"module_hukou": "1"})).status == 403
     school = await staff(world, client, school_id=(await world.school())["id"])
     assert (await school.get("/admin/province")).status == 403
+    # the national overview's own parameters are checked as the API checks them
+    assert f"测试省{code}" in (await ministry.get(f"/admin?group=school&province={code}")).body.decode()
+    for bad in ("province=1%27", "province=123", "group=everything"):
+        refused = await ministry.get(f"/admin?{bad}")
+        assert refused.status == 400 and "提交的信息有误" in refused.body.decode(), bad
+    assert (await ministry.get("/admin?province=00")).status == 404  # no such province
 
 
 @pytest.mark.gen_test(timeout=60)
