@@ -147,8 +147,7 @@ class Notifier:
             async with self.db.transaction() as cur:
                 # The unique key makes expansion idempotent: a second insert of the same key does nothing.
                 await cur.executemany(INSERT_DELIVERY, [[r[c] for c in COLUMNS] for r in rows])
-                for entry in ready:
-                    await mark_done(InTransaction(cur), entry["id"])
+                await mark_done(InTransaction(cur), *(entry["id"] for entry in ready))
         except Exception as exc:  # nothing was written: the entries come back after a backoff
             log.exception("notify outbox entries could not be expanded")
             for entry in ready:

@@ -50,10 +50,13 @@ async def claim_due(db, topic: str, batch: int) -> list[dict]:
     return claimed
 
 
-async def mark_done(db, entry_id: int) -> None:
+async def mark_done(db, *entry_ids: int) -> None:
+    """The entries are done: one statement for a whole batch (the notifier marks 200 at a time)."""
+    if not entry_ids:
+        return
     async with db.cursor() as cur:
         await cur.execute("UPDATE outbox SET status='done', done_at=NOW(3), attempts=attempts+1, last_error=NULL"
-                          " WHERE id=%s", (entry_id,))
+                          f" WHERE id IN ({','.join(['%s'] * len(entry_ids))})", entry_ids)
 
 
 async def mark_retry(db, entry: dict, error: str, delay: float | None = None) -> None:
