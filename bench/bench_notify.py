@@ -140,8 +140,14 @@ async def bench(env: dict, args) -> list[str]:
         await app.stop()
     return [f"Notification delivery benchmark: {args.graduates} graduates bound to WeChat, worker batch {args.batch},"
             f" concurrency {args.concurrency}",
-            report("backlog", backlog),
-            report("steady", steady) + f" (written at {args.rate:.0f}/s, job interval {args.interval} s)"]
+            report("backlog", backlog) + verdict(sum(backlog["statuses"].values()) / backlog["elapsed"] >= 500,
+                                                 "≥ 500 deliveries/s"),
+            report("steady", steady) + f" (written at {args.rate:.0f}/s, job interval {args.interval} s)"
+            + verdict(steady["p99"] <= 500, "lag p99 ≤ 500 ms")]
+
+
+def verdict(met: bool, target: str) -> str:
+    return f"  target {target}: {'met' if met else 'not met'}"
 
 
 def main() -> None:
