@@ -250,7 +250,7 @@ class Notifier:
 
     async def start_attempts(self, rows: list[dict], token: str) -> list[dict]:
         """The 'attempt started' marker of a whole claim, in one statement and one commit, before any provider
-        call (one commit per delivery capped the worker at the disk's commits a second). A crash before the
+        call (a commit per delivery was an eighth of the worker's time). A crash before the
         calls leaves them all in doubt, which is safe: WeChat dedups by client_msg_id, an SMS is looked up by
         its OutId first. Returns the rows still ours (a lease can only be lost if this worker stalled for
         LEASE_SECONDS)."""
