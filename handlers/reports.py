@@ -161,7 +161,6 @@ class XlsxExportHandler(ExportHandler):
         await self.export()
 
     async def write_batches(self, batches) -> None:
-        await self.flush()  # the headers at once: the browser shows the download starting, a proxy sees an answer
         loop = asyncio.get_running_loop()
         book = Workbook(write_only=True)
         sheet = book.create_sheet("毕业去向与网签信息")
@@ -169,9 +168,17 @@ class XlsxExportHandler(ExportHandler):
             sheet.column_dimensions[letter].width = COLUMN_WIDTHS.get(key, 12)
         sheet.freeze_panes = "A2"
         sheet.append([label for _, label in CSV_COLUMNS])
-        async for rows in batches:  # openpyxl's work runs off the event loop, one batch at a time
-            await loop.run_in_executor(None, lambda rows=rows: [sheet.append(xlsx_cells(sheet, export_values(r)))
-                                                                for r in rows])
+        started = False
+        try:
+            async for rows in batches:  # openpyxl's work runs off the event loop, one batch at a time
+                if not started:  # the headers once the first rows are read: the browser shows the download
+                    await self.flush()  # starting and a proxy sees an answer, while a database failing before
+                    started = True  # them still gets an error answer, not a cut file
+                await loop.run_in_executor(None, lambda rows=rows: [sheet.append(xlsx_cells(sheet, export_values(r)))
+                                                                    for r in rows])
+        except BaseException:
+            sheet.close()  # its temporary file finished and closed now, not by the garbage collector later
+            raise
         with tempfile.TemporaryFile() as out:
             await loop.run_in_executor(None, book.save, out)
             out.seek(0)

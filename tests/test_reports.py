@@ -88,3 +88,22 @@ async def test_statistics_of_a_level_limited_school_account_count_only_its_level
     await c.login(await world.user("school", school_id=school["id"], level_scope="postgraduate"))
     stats = (await c.get(f"/api/school/statistics?cohort={school['cohort']}")).json
     assert stats["totals"]["total"] == 3
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("suffix", ["", ".xlsx"])
+async def test_an_export_whose_first_rows_cannot_be_read_is_an_error_answer_not_a_cut_file(
+        world, client, sql, monkeypatch, suffix):
+    """The headers go out once the first rows are read: a database that fails before them gives a 503 with its
+    message, not a 200 with an empty or broken file."""
+    from handlers import reports
+    from signing.errors import DomainError
+    f = await Flow(world, client, sql).setup(graduates=1)
+
+    async def unavailable(*args, **kwargs):
+        raise DomainError("service_unavailable")
+        yield  # an async generator, as export_batches is
+
+    monkeypatch.setattr(reports, "export_batches", unavailable)
+    resp = await f.S.get(f"/api/school/records/export{suffix}")
+    assert resp.status == 503 and resp.json["error"]["code"] == "service_unavailable", resp
