@@ -189,7 +189,7 @@ def _value(text, style: ParagraphStyle, width: float):
     """A value cell: a plain string when it fits on one line in the cell's own font (most do, and a string needs
     no paragraph layout), else a paragraph that wraps and draws rare characters in a font that has them."""
     text = "" if text is None else str(text)
-    if "\n" not in text and len(fonts.runs(text, fonts.BODY)) <= 1 \
+    if "\n" not in text and all(name == style.fontName for name, _ in fonts.runs(text, fonts.BODY)) \
             and stringWidth(text, style.fontName, style.fontSize) <= width - 2 * CELL_PADDING:
         return text
     return _p(text, style)

@@ -98,6 +98,9 @@ def test_rare_characters_are_drawn_with_a_font_that_has_them():
     assert RARE_NAME in text and RARE_UNIT in text  # also copy/search right (ToUnicode beyond U+FFFF)
     embedded = embedded_fonts(reader)
     assert {"HanaMinA", "HanaMinB"} <= embedded and any(name.startswith("UMingCN") for name in embedded)
+    # a short value made only of rare characters (it fits a cell on one line) is drawn in their font too
+    only_rare = dict(agreement()["graduate"], name="𡒄")
+    assert "HanaMinB" in embedded_fonts(read(render_agreement_pdf(agreement(graduate=only_rare)))[0])
 
 
 def test_untrusted_text_is_printed_literally_not_as_markup():
