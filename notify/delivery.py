@@ -237,11 +237,18 @@ class Notifier:
                 log.exception("delivery %s interrupted", row["id"])
 
     @staticmethod
-    def calls_provider(row: dict) -> bool:
+    def stored_number(row: dict) -> str | None:
+        """Where an SMS goes, as stored: the unit's contact on the record (an agreement link), else the graduate's
+        encrypted phone (the account's, else the roster's); None when there is none."""
+        if row["template"] in SMS_ONLY:
+            return row["unit_mobile"]
+        return row["phone_cipher"] or None
+
+    def calls_provider(self, row: dict) -> bool:
         """False when the delivery ends without a call: no WeChat follower (SMS instead), no phone number."""
         if row["channel"] == "wechat":
             return row["openid"] is not None
-        return row["unit_mobile"] is not None if row["template"] in SMS_ONLY else bool(row["phone_cipher"])  # as send_sms
+        return self.stored_number(row) is not None
 
     @staticmethod
     def in_doubt_sms(row: dict) -> bool:
@@ -259,18 +266,18 @@ class Notifier:
             if row["sending_since"] is not None:
                 log.warning("delivery %s: the previous attempt was interrupted mid-call; sending again", row["id"])
         if batch:
-            marks = ",".join(["%s"] * len(batch))
+            ids = [r["id"] for r in batch]
+            marks = ",".join(["%s"] * len(ids))
             async with self.db.transaction() as cur:
                 await cur.execute(
                     "UPDATE deliveries SET sending_since=NOW(3), attempts=attempts+1,"
                     f" next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE lease_token=%s AND status='pending'"
-                    f" AND id IN ({marks})", (self.lease_seconds, token, *[r["id"] for r in batch]))
-                if cur.rowcount != len(batch):
+                    f" AND id IN ({marks})", (self.lease_seconds, token, *ids))
+                if cur.rowcount != len(ids):
                     await cur.execute(f"SELECT id FROM deliveries WHERE lease_token=%s AND id IN ({marks})",
-                                      (token, *[r["id"] for r in batch]))
-                    ours = {r["id"] for r in await cur.fetchall()}
-                    marked = {r["id"] for r in batch}
-                    rows = [r for r in rows if r["id"] in ours or r["id"] not in marked]
+                                      (token, *ids))
+                    lost = set(ids) - {r["id"] for r in await cur.fetchall()}
+                    rows = [r for r in rows if r["id"] not in lost]
         return rows
 
     async def start_attempt(self, row: dict, recipient_masked: str) -> bool:
@@ -356,10 +363,9 @@ class Notifier:
         return False
 
     async def send_sms(self, row: dict) -> None:
-        if row["template"] in SMS_ONLY:
-            phone = row["unit_mobile"]  # the unit's contact on the record
-        else:  # the graduate's: the account's phone, else the roster's
-            phone = self.vault.decrypt(row["phone_cipher"]) if row["phone_cipher"] else None
+        phone = self.stored_number(row)
+        if phone is not None and row["template"] not in SMS_ONLY:
+            phone = self.vault.decrypt(phone)
         if phone is None:
             await self.finish(row, Outcome("failed", "没有可用的手机号"))
             return
