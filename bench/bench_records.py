@@ -1,6 +1,8 @@
 """Records benchmark: "my records" of a graduate with a full history, and the school's audit list over a
-cohort of 20,000 graduates, each at 32 connections beside a bare Tornado hello-world in the same run, with
-each database driver (a server per DB_DRIVER, measured in turn) and their ratio.
+cohort of 20,000 graduates, each at 32 connections with each database driver (a server per DB_DRIVER, measured
+in turn) and their ratio. Each path's baseline, run just before it in the same run, is what issue 12 names: a
+bare Tornado app answering canned JSON of the same size (the very bytes of that answer); a bare hello-world is
+printed beside it for comparison with the earlier figures.
 
     .venv/bin/python -m bench.bench_records [--graduates 20000] [--requests 3000] [--drivers aiomysql,asyncmy]
 """
@@ -13,9 +15,11 @@ from bench.bench_http import login
 from bench.common import (
     bare_tornado,
     bench_env,
+    canned,
     driver_ratios,
     drivers_argument,
     drop_database,
+    fetch,
     row,
     run,
     services,
@@ -102,13 +106,21 @@ def main() -> None:
                      "school"),
                     ("GET /api/school/records (audit list, page 200)",
                      "/api/school/records?state=destination_audit&page=200", "school")):
-                results[name] = {d: measure(bases[d] + path, headers={"Cookie": cookies[who]}, **load)
-                                 for d in drivers}
+                body = fetch(bases[drivers[0]] + path, cookies[who])
+                with canned(body) as canned_url:
+                    baseline = measure(canned_url, warm_up=True, **load)
+                results[name] = (len(body), baseline, {d: measure(bases[d] + path, headers={"Cookie": cookies[who]},
+                                                                  **load) for d in drivers})
         print(f"Records benchmark, 32 connections; audit list over a cohort of {args.graduates} graduates")
         print(row("bare Tornado hello-world", bare, bare))
-        for name, by_driver in results.items():
+        for name, (size, baseline, by_driver) in results.items():
+            print(f"{name}: {size / 1024:.0f} KiB; canned JSON of the same bytes {baseline['rps']:.0f} req/s"
+                  f" ({baseline['rps'] / bare['rps']:.2f}× hello-world)")
             for driver, result in by_driver.items():
-                print(row(f"{name} [{driver}]", result, bare))
+                ratio = result["rps"] / baseline["rps"]
+                target = "" if "page 200" in name else \
+                    f"  target >= 0.15× canned: {'met' if ratio >= 0.15 else 'not met'}"
+                print(row(f"  [{driver}]", result, bare) + f"  ratio to canned {ratio:.2f}{target}")
             if len(drivers) > 1:
                 print(f"{'':<44} {driver_ratios(by_driver, drivers)}")
     finally:

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -121,3 +123,50 @@ def row(name: str, result: dict, bare: dict) -> str:
     return (f"{name:<44} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms"
             f"  errors {result['errors']:<3}  rps ratio to bare {result['rps'] / bare['rps']:.2f}"
             f"  p99 ratio {result['p99_ms'] / bare['p99_ms']:.2f}")
+
+
+CANNED_APP = """
+import asyncio, sys, tornado.web
+body = open(sys.argv[2], "rb").read()
+class Canned(tornado.web.RequestHandler):
+    async def get(self):
+        self.set_header("Content-Type", sys.argv[3])
+        if "json" in sys.argv[3]:  # a page: one answer with its length
+            return self.finish(body)
+        for i in range(0, len(body), 262144):  # an export: streamed as the export is
+            self.write(body[i:i + 262144])
+            await self.flush()
+async def main():
+    tornado.web.Application([(r"/", Canned)]).listen(int(sys.argv[1]), address="127.0.0.1")
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict | None = None):
+    port = free_port()
+    proc = subprocess.Popen([PY, *[a.replace("{port}", str(port)) for a in args]], cwd=ROOT,
+                            env=None if env is None else dict(env, PORT=str(port)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(port)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def canned(body: bytes, media_type: str = "application/json; charset=UTF-8"):
+    """The baseline: a bare Tornado app answering these very bytes."""
+    with tempfile.NamedTemporaryFile(suffix=".body") as f:
+        f.write(body)
+        f.flush()
+        with process(["-c", CANNED_APP, "{port}", f.name, media_type]) as (url, _):
+            yield url + "/"
+
+
+def fetch(url: str, cookie: str) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=600) as resp:
+        return resp.read()
