@@ -74,30 +74,43 @@ async def _with_retry(db, work, attempts: int = 4):
                 raise DomainError("conflict") from exc
 
 
+# What the rules need beside the graduate's row, as columns prefixed `ctx_` (split off into Context.settings):
+# the province's and school's settings, the cancellations the graduate has used and their active record.
+CONTEXT_COLUMNS = (
+    "p.module_employment AS ctx_module_employment, p.agreement_type AS ctx_agreement_type,"
+    " s.code AS ctx_school_code, s.name AS ctx_school_name, s.province_code AS ctx_province_code,"
+    " ss.online_signing AS ctx_online_signing, ss.audit_mode AS ctx_audit_mode,"
+    " ss.max_cancellations AS ctx_max_cancellations, ss.first_action_at AS ctx_first_action_at,"
+    " (SELECT COUNT(*) FROM record_events e JOIN records r ON r.id=e.record_id WHERE r.graduate_id=g.id"
+    "  AND e.role='graduate' AND e.action IN ('request_cancel','apply_cancel')) AS ctx_cancellations_used,"
+    " (SELECT id FROM records WHERE active_graduate_id=g.id) AS ctx_active_record_id")
+CONTEXT_FROM = (" FROM graduates g JOIN schools s ON s.id=g.school_id JOIN provinces p ON p.code=s.province_code"
+                " LEFT JOIN school_settings ss ON ss.school_id=g.school_id AND ss.cohort=g.cohort WHERE g.id=%s")
+EMPLOYER_CERTIFICATION = ", (SELECT certification FROM employers WHERE id=%s) AS ctx_employer_certification"
+
+
 async def load_context(cur, graduate_id: int, now: datetime, actor: Actor | None = None, lock: bool = False) -> rules.Context:
-    await cur.execute("SELECT * FROM graduates WHERE id=%s" + (" LOCK IN SHARE MODE" if lock else ""), (graduate_id,))
-    graduate = await cur.fetchone()
-    if graduate is None:
+    """The graduate and everything the rules weigh, in one query (two when `lock`: the graduate's row is then read
+    by its own locking read, so that it is the latest version and stays so until the commit)."""
+    columns, args = CONTEXT_COLUMNS, [graduate_id]
+    if actor is not None and actor.role == "employer":
+        columns, args = columns + EMPLOYER_CERTIFICATION, [actor.employer_id, graduate_id]
+    if lock:
+        await cur.execute("SELECT * FROM graduates WHERE id=%s LOCK IN SHARE MODE", (graduate_id,))
+        graduate = await cur.fetchone()
+        await cur.execute(f"SELECT {columns}{CONTEXT_FROM}", args)
+    else:
+        await cur.execute(f"SELECT g.*, {columns}{CONTEXT_FROM}", args)
+        graduate = await cur.fetchone()
+    row = graduate if not lock else await cur.fetchone()
+    if graduate is None or row is None:
         raise DomainError("not_found")
-    await cur.execute(
-        "SELECT p.module_employment, p.agreement_type, s.code AS school_code, s.name AS school_name,"
-        " s.province_code, ss.online_signing, ss.audit_mode, ss.max_cancellations, ss.first_action_at"
-        " FROM schools s JOIN provinces p ON p.code=s.province_code"
-        " LEFT JOIN school_settings ss ON ss.school_id=s.id AND ss.cohort=%s WHERE s.id=%s",
-        (graduate["cohort"], graduate["school_id"]))
-    settings = await cur.fetchone()
+    settings = {key[4:]: row.pop(key) for key in [k for k in row if k.startswith("ctx_")]}
     settings["audit_mode"] = settings["audit_mode"] or "school"
     settings["max_cancellations"] = 3 if settings["max_cancellations"] is None else settings["max_cancellations"]
-    if actor is not None and actor.role == "employer":
-        await cur.execute("SELECT certification FROM employers WHERE id=%s", (actor.employer_id,))
-        settings["employer_certification"] = (await cur.fetchone() or {}).get("certification")
-    await cur.execute(
-        "SELECT (SELECT COUNT(*) FROM record_events e JOIN records r ON r.id=e.record_id"
-        "        WHERE r.graduate_id=%s AND e.role='graduate' AND e.action IN ('request_cancel','apply_cancel')) AS n,"
-        " (SELECT id FROM records WHERE active_graduate_id=%s) AS active_id", (graduate_id, graduate_id))
-    counts = await cur.fetchone()
-    return rules.Context(graduate=graduate, settings=settings, now=now, cancellations_used=counts["n"],
-                         active_record_id=counts["active_id"])
+    return rules.Context(graduate=graduate, settings=settings, now=now,
+                         cancellations_used=settings.pop("cancellations_used"),
+                         active_record_id=settings.pop("active_record_id"))
 
 
 def decode(record: dict) -> dict:
