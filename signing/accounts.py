@@ -6,6 +6,7 @@ import json
 import re
 import secrets
 
+import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -190,12 +191,11 @@ async def session_actor(db, redis, sid: str, user_id: int, session_version: int,
     if session != str(user_id):
         return None
     generation = int(generation or 0)
-    snapshot = json.loads(cached) if cached else None
+    snapshot = orjson.loads(cached) if cached else None
     if snapshot is None or snapshot.pop("generation") != generation:
         snapshot = await _account_snapshot(db, user_id)
         if snapshot is not None:
-            await redis.set(key, json.dumps({**snapshot, "generation": generation}, ensure_ascii=False,
-                                            separators=(",", ":")), ex=SESSION_SECONDS)
+            await redis.set(key, orjson.dumps({**snapshot, "generation": generation}), ex=SESSION_SECONDS)
     return _actor_of(snapshot, session_version, ip)
 
 
