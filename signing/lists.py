@@ -38,16 +38,36 @@ async def bump_generation(cur, school_id: int, cohort: int) -> None:
                       " ON DUPLICATE KEY UPDATE generation=generation+1", (school_id, cohort))
 
 
-async def cached_count(db, redis, actor: Actor, cohort: int, source: str, args: list) -> int:
+GENERATION = "(SELECT generation FROM list_generations WHERE school_id=%s AND cohort=%s)"
+
+
+def counted_by_generation(actor: Actor) -> bool:
+    return actor.role in ("school", "department")
+
+
+def generation_column(actor: Actor, cohort: int) -> tuple[str, list]:
+    """A column (and its parameters) that reads the generation of the actor's list in the page's own query, so
+    that page 1 and the cursor pages, whose rows need no count, find their count's key without a round trip."""
+    if not counted_by_generation(actor):
+        return "", []
+    return f", {GENERATION} AS list_generation", [actor.school_id, cohort]
+
+
+async def cached_count(db, redis, actor: Actor, cohort: int, source: str, args: list,
+                       generation: int | None = None) -> int:
     """COUNT(*) of `source` (FROM … WHERE …), cached. A school's or department's list: under its school's
-    generation, so exact after every write. A province's or the ministry's: for WIDE_COUNT_TTL seconds (their
-    schools write all the time: under a generation they would count again at nearly every request)."""
-    exact = actor.role in ("school", "department")
-    row = await db.fetchone("SELECT DATABASE() AS d, (SELECT generation FROM list_generations"
-                            " WHERE school_id=%s AND cohort=%s) AS g", [actor.school_id, cohort])
-    database, version, ttl = row["d"], (row["g"] or 0) if exact else "recent", COUNT_TTL if exact else WIDE_COUNT_TTL
+    generation (read here unless the page's query read it: `generation_column`), so exact after every write. A
+    province's or the ministry's: for WIDE_COUNT_TTL seconds (their schools write all the time: under a generation
+    they would count again at nearly every request)."""
+    if counted_by_generation(actor):
+        if generation is None:
+            generation = (await db.fetchone(f"SELECT {GENERATION} AS g", [actor.school_id, cohort]))["g"]
+        version, ttl = generation or 0, COUNT_TTL
+    else:
+        version, ttl = "recent", WIDE_COUNT_TTL
     # the database is part of the key: several databases may share one Redis (tests, benches)
-    digest = hashlib.sha1(json.dumps([database, source, args], default=str, ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha1(json.dumps([db.params["db"], source, args], default=str, ensure_ascii=False).encode()
+                          ).hexdigest()
     key = f"lists:count:{digest}:{version}"
     cached = await redis.get(key)
     if cached is not None:
@@ -99,13 +119,13 @@ def decode_cursor(cursor: str, columns: tuple[str, ...]) -> tuple[int, list, str
 
 
 async def page_of(db, source: str, args: list, outer: str, sort: str, descending: bool, page: int, page_size: int,
-                  total: int, cursor: str | None = None) -> tuple[int, list[dict]]:
+                  total: int | None, cursor: str | None = None, outer_args: list = ()) -> tuple[int, list[dict]]:
     """(page number, rows) of one page in list order. The page's ids are found in the index (`source`); `outer`
-    (SELECT … FROM ({ids}) page JOIN records r ON r.id=page.id …) reads their columns, sort key included, in the
-    same round trip."""
+    (SELECT … FROM ({ids}) page JOIN records r ON r.id=page.id …, with `outer_args` for its own columns) reads
+    their columns, sort key included, in the same round trip. `total` is needed only to jump to a page N > 1
+    (to walk from the nearer end); without it the page is the cursor's or the first."""
     columns = SORTS[sort]
     select = "SELECT STRAIGHT_JOIN r.id " + source  # records first: the order is read from their index
-    pages = max(1, -(-total // page_size))
     if cursor:
         page, key, direction = decode_cursor(cursor, columns)
         ahead = descending != (direction == "prev")
@@ -113,15 +133,16 @@ async def page_of(db, source: str, args: list, outer: str, sort: str, descending
         ids = f"{select} AND {cond} ORDER BY {order_by(columns, ahead)} LIMIT %s"
         ids_args = [*args, *cond_args, page_size]
     else:
-        page = min(max(page, 1), pages)
+        page = 1 if total is None else min(max(page, 1), max(1, -(-total // page_size)))
         start = (page - 1) * page_size
-        if start <= total - start - page_size or page == 1:  # nearer the first row: walk forward
+        if page == 1 or start <= total - start - page_size:  # nearer the first row: walk forward
             ids = f"{select} ORDER BY {order_by(columns, descending)} LIMIT %s OFFSET %s"
             ids_args = [*args, page_size, start]
         else:  # nearer the last row: walk back from it
             ids = f"{select} ORDER BY {order_by(columns, not descending)} LIMIT %s OFFSET %s"
             ids_args = [*args, min(page_size, total - start), max(0, total - start - page_size)]
-    rows = await db.fetchall(outer.format(ids=ids) + f" ORDER BY {order_by(columns, descending)}", ids_args)
+    rows = await db.fetchall(outer.format(ids=ids) + f" ORDER BY {order_by(columns, descending)}",
+                             [*outer_args, *ids_args])
     return page, rows
 
 

@@ -165,10 +165,17 @@ async def list_records(db, redis, actor: Actor, filters: dict, page: int = 1, pa
     filters = {**filters, "cohort": filters.get("cohort") or current_cohort(clock.today())}
     key = sort_key(sort, filters)
     source, args = list_source(actor, filters, id_hash, key)
-    total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args)
+    jump = not cursor and page > 1  # only a jump needs the count before the rows
+    total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args) if jump else None
+    generation, generation_args = ("", []) if jump else lists.generation_column(actor, filters["cohort"])
+    page, rows = await lists.page_of(db, source, args, PAGE_ROWS.format(columns=LIST_COLUMNS + generation), key,
+                                     descending, page, page_size, total, cursor, generation_args)
+    if total is None:
+        read = (rows[0]["list_generation"] or 0) if rows and generation else None  # an empty page read none
+        for row in rows:
+            row.pop("list_generation", None)
+        total = await lists.cached_count(db, redis, actor, filters["cohort"], source, args, read)
     pages = max(1, -(-total // page_size))
-    page, rows = await lists.page_of(db, source, args, PAGE_ROWS.format(columns=LIST_COLUMNS), key, descending, page,
-                                     page_size, total, cursor)
     return {"total": total, "page": page, "pages": pages, "page_size": page_size, "sort": sort,
             "order": "desc" if descending else "asc", **lists.cursors(page, pages, rows, key),
             "items": [summarize(r) for r in rows]}
