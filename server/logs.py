@@ -2,13 +2,14 @@
 request being handled on every line it causes (also written on the outbox rows and deliveries it creates)."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # what we accept from a proxy's X-Request-ID
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             line["request_id"] = record.request_id
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return orjson.dumps(line).decode()  # an access line per request: several times json.dumps's speed
 
 
 def setup_logging(config) -> None:

@@ -126,3 +126,28 @@ async def test_access_log_never_shows_query_strings(world, client, caplog):
         await c.get("/e/some-secret-token")
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "/api/school/graduates" in logged and g["id_number"] not in logged and "some-secret-token" not in logged
+
+
+def test_json_log_lines_keep_chinese_the_request_id_and_the_exception():
+    """A log line is one JSON object: Chinese as is (not \\u escapes), the request id of the request, the traceback."""
+    import json
+    import logging
+
+    from server.logs import JsonFormatter, request_id_var
+
+    try:
+        raise ValueError("坏")
+    except ValueError:
+        import sys
+        record = logging.LogRecord("wangqian", logging.WARNING, __file__, 1, "毕业生 %s", ("张三",), sys.exc_info())
+    token = request_id_var.set("req-12345678")
+    try:
+        record.request_id = request_id_var.get()
+        text = JsonFormatter().format(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(text)
+    assert "张三" in text and "\n" not in text
+    assert line["message"] == "毕业生 张三" and line["level"] == "WARNING" and line["logger"] == "wangqian"
+    assert line["request_id"] == "req-12345678" and "ValueError: 坏" in line["exception"]
+    assert line["time"].endswith("+00:00") and "." in line["time"]
