@@ -201,13 +201,19 @@ def _address(text: str | None):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_trusted(text: str | None, trusted: tuple) -> bool:
+    """Whether the peer is one of the proxies: asked of every request, of the same few addresses."""
+    address = _address(text)
+    return address is not None and any(address in net for net in trusted)
+
+
 def client_address(request, trusted: tuple) -> str:
     """The client's address. X-Forwarded-For and X-Real-IP are believed only when the peer is one of the
     configured proxies (TRUSTED_PROXIES): then the right-most X-Forwarded-For entry that is not a trusted proxy
     (the one our proxy appended), else X-Real-IP. From anyone else they are ignored, so a new header value does
     not make a new client (it reset the per-address login limit)."""
-    peer = _address(request.remote_ip)
-    if peer is None or not any(peer in net for net in trusted):
+    if not trusted or not _is_trusted(request.remote_ip, trusted):
         return request.remote_ip
     hops = [_address(h) for h in request.headers.get("X-Forwarded-For", "").split(",")]
     for hop in reversed(hops):

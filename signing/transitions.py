@@ -18,6 +18,7 @@ and the school's online signing are on; departments act on their own department 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 KINDS = {
@@ -273,6 +274,7 @@ def resolve_next(t: Transition, first_stage: str, stage: str | None = None) -> t
 VERIFIED_STATES = {"online_audit", "signing_audit", "cancel_audit_online", "cancel_audit"}
 
 
+@functools.cache  # a few dozen combinations, asked of every record of every list
 def status_text(state: str, stage: str | None, agreement_type: str | None = None) -> str:
     if state == NEW:
         return "尚未创建"
