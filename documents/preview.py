@@ -44,5 +44,7 @@ def page_png(pdf: bytes, page_number: int) -> bytes | None:
     if not images:
         return None
     out = io.BytesIO()
-    images[0].convert("L").save(out, "PNG", optimize=True)  # the agreement is black on white: grey is enough
+    # The agreement is black on white: grey is enough. zlib's default level, not optimize=True: that tried every
+    # strategy for 3 % fewer bytes at 7 times the time (120 vs 16 ms a page, most of a preview request).
+    images[0].convert("L").save(out, "PNG")
     return out.getvalue()
