@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import struct
 from dataclasses import dataclass
 from typing import NoReturn
@@ -146,6 +147,12 @@ def _looks_like_other_content(chunk: bytes) -> bool:
     return any(m in lowered for m in HTML_MARKERS) or (ZIP_LOCAL in chunk and ZIP_END in chunk)
 
 
+# The end of entropy-coded data: a 0xFF then a byte that is not a stuffed zero, a restart marker (0xD0-0xD7)
+# or fill (0xFF; the search moves on to the last 0xFF of a run). A Python loop over every 0xFF took 4 ms of a
+# 12 MP photo's check, the search 1.5 (r"\xff+..." would be slower: re tries it at every byte).
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _jpeg_structure(data: bytes) -> tuple[int | None, list[bytes]]:
     """Walk the JPEG segments: (offset just after EOI or None when truncated, metadata segments)."""
     metadata, pos, n = [], 2, len(data)
@@ -169,15 +176,10 @@ def _jpeg_structure(data: bytes) -> tuple[int | None, list[bytes]]:
             metadata.append(data[pos + 4:segment_end])
         pos = segment_end
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker that is not
-            while True:     # a stuffed 0xFF00 or a restart marker
-                pos = data.find(b"\xff", pos)
-                if pos < 0 or pos + 1 >= n:
-                    return None, metadata
-                following = data[pos + 1]
-                if following == 0 or 0xD0 <= following <= 0xD7 or following == 0xFF:
-                    pos += 1 if following == 0xFF else 2
-                    continue
-                break
+            found = _SCAN_END.search(data, pos)  # a stuffed 0xFF00 or a restart marker
+            if found is None:
+                return None, metadata
+            pos = found.start()
     return None, metadata
 
 
