@@ -8,7 +8,7 @@ import struct
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageFilter
 
 from documents import images
 from tests import image_corpus as corpus
@@ -16,11 +16,84 @@ from tests import image_corpus as corpus
 JPEGS = ["sharp_stamped_jpeg", "progressive_jpeg", "with_exif_gps_and_comment", "cmyk_jpeg", "rotated_exif_6",
          "mpo_phone_photo", "trailing_phone_data", "with_icc_profile", "truncated_jpeg", "polyglot_html",
          "blurred", "dark", "overexposed", "no_seal", "jpeg_huge_header"]
+PHOTOS = ["sharp_stamped_jpeg", "progressive_jpeg", "cmyk_jpeg", "clean_scan_with_seal", "sparse_page",
+          "grayscale_scan", "no_seal", "blurred", "dark", "overexposed", "png_with_alpha", "palette_png",
+          "with_icc_profile", "proof_sized", "mpo_phone_photo"]
 
 
 @functools.cache
 def sample(name: str) -> bytes:
     return getattr(corpus, name)()
+
+
+@functools.cache
+def analysis_copy(name: str) -> Image.Image:
+    """The image the metrics see in check_image: decoded, sRGB, scaled down to ANALYSIS_LONG_SIDE."""
+    data = sample(name)
+    img = images._open(data, "JPEG" if data.startswith(images.JPEG_MAGIC) else "PNG")
+    return images.analysis_copy(images._to_srgb(images._decode_oriented(img)))
+
+
+# --- edge slopes: Pillow's 3x3 Kernel filters -----------------------------------------------------------
+
+SOBEL_X = ImageFilter.Kernel((3, 3), (-1, 0, 1, -2, 0, 2, -1, 0, 1), scale=8, offset=128)
+SOBEL_Y = ImageFilter.Kernel((3, 3), (-1, -2, -1, 0, 0, 0, 1, 2, 1), scale=8, offset=128)
+ABS_SLOPE = [min(255, abs(v - 128) * 2) for v in range(256)]
+
+
+def pillow_slope_histogram(gray: Image.Image, kernels=(SOBEL_X, SOBEL_Y)) -> list[int]:
+    slopes = [gray.filter(k).crop((1, 1, gray.width - 1, gray.height - 1)).point(ABS_SLOPE) for k in kernels]
+    return ImageChops.lighter(*slopes).histogram()
+
+
+def pillow_edge_sharpness(gray: Image.Image) -> float:
+    histogram = gray.histogram()
+    contrast = max(1, images._percentile(histogram, 0.995) - images._percentile(histogram, 0.001))
+    edges = [0] * 256
+    first = min(255, int(2 * images.EDGE_SLOPE * contrast) + 1)
+    edges[first:] = pillow_slope_histogram(gray)[first:]
+    if not sum(edges):
+        return 0.0
+    return images._percentile(edges, 0.99) / 2 / contrast
+
+
+def gray_images(seed: int = 5) -> list[Image.Image]:
+    rng = np.random.default_rng(seed)
+    made = []
+    for height, width in [(3, 3), (4, 7), (9, 5), (64, 48), (333, 257), (750, 1000)]:
+        made.append(rng.integers(0, 256, (height, width), dtype=np.uint8))  # uniform noise
+        made.append(rng.integers(100, 140, (height, width), dtype=np.uint8))  # low contrast noise
+        made.append(rng.choice(np.array([0, 255], np.uint8), (height, width)))  # the steepest slopes
+        y, x = np.mgrid[0:height, 0:width]
+        for slope_x, slope_y in [(1, 0), (0, 1), (0.37, -0.61), (3, 5), (-9, 0.5), (40, -40)]:
+            made.append(((x * slope_x + y * slope_y) % 256).astype(np.uint8))  # gradients, wrapping to steps
+        made.append((128 + 100 * np.sin(x / 7.0) * np.cos(y / 5.0)).astype(np.uint8))  # smooth
+    return [Image.fromarray(a) for a in made]
+
+
+
+
+def test_slope_histogram_is_pillow_kernels_on_noise_and_gradients():
+    for gray in gray_images():
+        assert images._slope_histogram(gray) == pillow_slope_histogram(gray), gray.size
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_edge_sharpness_is_pillow_kernels_on_the_corpus(name):
+    gray = analysis_copy(name).convert("L")
+    assert images._slope_histogram(gray) == pillow_slope_histogram(gray)
+    assert images.edge_sharpness(gray) == pillow_edge_sharpness(gray)
+    assert images.edge_sharpness(gray, gray.histogram()) == pillow_edge_sharpness(gray)
+
+
+def test_the_slope_comparison_sees_the_kernels_orientation():
+    """Which row and column a weight multiplies decides how halves round: kernels flipped give other numbers,
+    so the test above would catch an upside-down or mirrored formulation."""
+    flipped_y = ImageFilter.Kernel((3, 3), (1, 2, 1, 0, 0, 0, -1, -2, -1), scale=8, offset=128)
+    mirrored_x = ImageFilter.Kernel((3, 3), (1, 0, -1, 2, 0, -2, 1, 0, -1), scale=8, offset=128)
+    noise = gray_images()[0::10]  # uniform noise of each size
+    for kernels in [(SOBEL_X, flipped_y), (mirrored_x, SOBEL_Y)]:
+        assert any(images._slope_histogram(g) != pillow_slope_histogram(g, kernels) for g in noise)
 
 
 # --- the JPEG walk: a Python loop over every 0xFF of the entropy-coded data ------------------------------
