@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 import numpy as np
-from PIL import Image, ImageChops, ImageCms, ImageFilter, ImageOps
+from PIL import Image, ImageCms, ImageFilter, ImageOps
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from signing.errors import DomainError
@@ -335,15 +335,54 @@ def _slope_histogram(gray: Image.Image) -> list[int]:
 
 def has_red_seal(img: Image.Image) -> bool:
     """Enough saturated red pixels, and clustered as a seal is (not a few scattered red specks)."""
-    hue, saturation, value = img.convert("RGB").convert("HSV").split()
-    red = ImageChops.multiply(
-        ImageChops.multiply(hue.point(lambda h: 255 if h <= SEAL_HUE_LOW or h >= SEAL_HUE_HIGH else 0),
-                            saturation.point(lambda s: 255 if s >= SEAL_MIN_SATURATION else 0)),
-        value.point(lambda v: 255 if v >= SEAL_MIN_VALUE else 0))
-    if red.histogram()[255] < SEAL_MIN_SHARE * red.width * red.height:
+    mask = _red_mask(img if img.mode == "RGB" else img.convert("RGB"))
+    if np.count_nonzero(mask) < SEAL_MIN_SHARE * mask.size:
         return False
+    red = Image.fromarray(mask)  # "L": 255 red, 0 not
     # Sliding-window density: average 4x4 blocks, then a box blur over the window.
     blocks = red.reduce(4) if min(red.size) >= 8 else red
     radius = max(1, round(max(blocks.size) * SEAL_WINDOW / 2))
     densest = blocks.filter(ImageFilter.BoxBlur(radius)).getextrema()[1]
     return densest >= SEAL_MIN_WINDOW_DENSITY * 255
+
+
+def _red_mask(rgb: Image.Image) -> np.ndarray:
+    """255 where the pixel has a seal's hue, saturation and value in Pillow's HSV, else 0: bit for bit the
+    thresholds applied to rgb.convert("HSV"), without the conversion: 5 ms at 1000 x 750, where the conversion
+    took 15 of the seal check's 19."""
+    mask = np.zeros((rgb.height, rgb.width), np.uint8)
+    for top in range(0, rgb.height, STRIP_ROWS):
+        bands = rgb.crop((0, top, rgb.width, min(rgb.height, top + STRIP_ROWS))).split()
+        mask[top:top + STRIP_ROWS][_seal_red(*(np.asarray(band) for band in bands))] = 255
+    return mask
+
+
+def _seal_red(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each pixel (r, g, b: uint8 arrays of the three channels) is seal red in Pillow's HSV.
+
+    Pillow's rgb2hsv (libImaging/Convert.c): V = max; S = (int)(cr / max * 255.0) with cr = max - min; H from
+    the branch of the largest channel. Red hues come only from the branch where r is the max: h = (g - b) / cr
+    there (fmod(h / 6 + 1, 1) * 255 truncated); the green and blue branches give 42..212. Integer tests on
+    every pixel keep the candidates: r the max and not dark, S and H within their thresholds as exact
+    fractions (float rounding can only move a pixel that lies exactly on a threshold's fraction, and those are
+    kept). Pillow's own float arithmetic then decides for the few left."""
+    high, low = np.maximum(g, b), np.minimum(g, b)
+    chroma = r - low  # cr where r is the max
+    # S >= SEAL_MIN_SATURATION needs 255 * cr >= SEAL_MIN_SATURATION * r. H <= SEAL_HUE_LOW (when g >= b) needs
+    # 255 * (g - b) <= 6 * (SEAL_HUE_LOW + 1) * cr; H >= SEAL_HUE_HIGH (when g < b) needs
+    # 255 * (b - g) <= 6 * (255 - SEAL_HUE_HIGH) * cr. Products up to 255 * 255: uint16.
+    hue_room = np.where(g >= b, np.uint8(6 * (SEAL_HUE_LOW + 1)), np.uint8(6 * (255 - SEAL_HUE_HIGH)))
+    red = ((r >= high) & (r >= SEAL_MIN_VALUE)
+           & (np.multiply(chroma, 255, dtype=np.uint16) >= np.multiply(r, SEAL_MIN_SATURATION, dtype=np.uint16))
+           & (np.multiply(high - low, 255, dtype=np.uint16) <= np.multiply(chroma, hue_room, dtype=np.uint16)))
+    r, g, b, low = r[red], g[red], b[red], low[red]
+    # As Pillow computes them: float divisions; h / 6.0 + 1.0 and fmod in double, stored in a float;
+    # (int)(x * 255.0) in double (0..255 here, so its CLIP8 changes nothing).
+    cr = (r - low).astype(np.float32)
+    s = cr / r.astype(np.float32)
+    h = (r - b).astype(np.float32) / cr - (r - g).astype(np.float32) / cr  # bc - gc
+    h = np.fmod(h.astype(np.float64) / 6.0 + 1.0, 1.0).astype(np.float32)
+    hue = (h.astype(np.float64) * 255.0).astype(np.int32)
+    saturation = (s.astype(np.float64) * 255.0).astype(np.int32)
+    red[red] = ((hue <= SEAL_HUE_LOW) | (hue >= SEAL_HUE_HIGH)) & (saturation >= SEAL_MIN_SATURATION)
+    return red

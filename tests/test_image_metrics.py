@@ -34,6 +34,59 @@ def analysis_copy(name: str) -> Image.Image:
     return images.analysis_copy(images._to_srgb(images._decode_oriented(img)))
 
 
+# --- the red mask: Pillow's HSV conversion, thresholded -----------------------------------------------
+
+def pillow_red_mask(rgb: Image.Image) -> np.ndarray:
+    hue, saturation, value = rgb.convert("HSV").split()
+    red = ImageChops.multiply(
+        ImageChops.multiply(
+            hue.point(lambda h: 255 if h <= images.SEAL_HUE_LOW or h >= images.SEAL_HUE_HIGH else 0),
+            saturation.point(lambda s: 255 if s >= images.SEAL_MIN_SATURATION else 0)),
+        value.point(lambda v: 255 if v >= images.SEAL_MIN_VALUE else 0))
+    return np.asarray(red)
+
+
+def every_colour(chunk: int, chunks: int = 16) -> Image.Image:
+    """The chunk-th of `chunks` equal parts of all 2^24 RGB colours, as a square image (1024 x 1024 for 16)."""
+    count = 2**24 // chunks
+    colour = np.arange(chunk * count, (chunk + 1) * count, dtype=np.uint32)
+    rgb = np.stack([colour >> 16, (colour >> 8) & 255, colour & 255], axis=-1).astype(np.uint8)
+    side = int(count**0.5)
+    return Image.fromarray(rgb.reshape(side, side, 3))
+
+
+@pytest.mark.parametrize("chunk", range(16))
+def test_red_mask_is_pillow_hsv_thresholded_for_every_rgb_colour(chunk):
+    colours = every_colour(chunk)
+    expected = pillow_red_mask(colours)
+    got = images._red_mask(colours)
+    assert got.dtype == np.uint8 and got.shape == expected.shape
+    wrong = np.flatnonzero(got != expected)
+    assert not wrong.size, f"{wrong.size} colours differ, e.g. {np.asarray(colours).reshape(-1, 3)[wrong[:5]]}"
+
+
+def test_every_colour_covers_each_colour_once():
+    seen = np.concatenate([np.asarray(every_colour(k)).reshape(-1, 3) for k in (0, 7, 15)])
+    packed = (seen[:, 0].astype(np.uint32) << 16) | (seen[:, 1].astype(np.uint32) << 8) | seen[:, 2]
+    assert len(np.unique(packed)) == 3 * 2**20 and packed.min() == 0 and packed.max() == 2**24 - 1
+
+
+def pillow_has_red_seal(img: Image.Image) -> bool:
+    red = Image.fromarray(pillow_red_mask(img.convert("RGB")))
+    if red.histogram()[255] < images.SEAL_MIN_SHARE * red.width * red.height:
+        return False
+    blocks = red.reduce(4) if min(red.size) >= 8 else red
+    radius = max(1, round(max(blocks.size) * images.SEAL_WINDOW / 2))
+    return blocks.filter(ImageFilter.BoxBlur(radius)).getextrema()[1] >= images.SEAL_MIN_WINDOW_DENSITY * 255
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_has_red_seal_decides_as_with_pillow_hsv(name):
+    small = analysis_copy(name)
+    assert np.array_equal(images._red_mask(small), pillow_red_mask(small))
+    assert images.has_red_seal(small) == pillow_has_red_seal(small)
+
+
 # --- edge slopes: Pillow's 3x3 Kernel filters -----------------------------------------------------------
 
 SOBEL_X = ImageFilter.Kernel((3, 3), (-1, 0, 1, -2, 0, 2, -1, 0, 1), scale=8, offset=128)
