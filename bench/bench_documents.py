@@ -144,8 +144,8 @@ def main() -> None:
     print(f"Documents benchmark ({len(data) / 2**20:.1f} MiB 4000x3000 phone JPEG, {args.runs} runs)")
     print(f"{'check_image (stamped-agreement)':<40} p50 {percentile(check_ms, .5):7.1f} ms  p99 {percentile(check_ms, .99):7.1f} ms")
     print(f"{'bare Pillow decode (open + load)':<40} p50 {percentile(bare_ms, .5):7.1f} ms  p99 {percentile(bare_ms, .99):7.1f} ms"
-          f"  check/decode ratio {percentile(check_ms, .5) / percentile(bare_ms, .5):.1f}")
-    print(f"{'peak memory of one check':<40} RSS +{check_rss:.0f} MiB (bare decode +{bare_rss:.0f} MiB),"
+          f"  check/decode ratio {percentile(check_ms, .5) / percentile(bare_ms, .5):.2f}")
+    print(f"{'peak memory of one check':<40} RSS +{check_rss:.1f} MiB (bare decode +{bare_rss:.0f} MiB),"
           f" Python heap peak {python_peak:.1f} MiB")
     print(f"{'agreement PDF (three-party, 2 pages)':<40} p50 {percentile(pdf_ms, .5):7.1f} ms  p99 {percentile(pdf_ms, .99):7.1f} ms"
           f"  first call {first_pdf_ms:.0f} ms (font loading)  {pdf_size / 1024:.0f} KiB")
