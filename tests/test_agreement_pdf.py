@@ -1,4 +1,6 @@
-"""The agreement PDF (documents/pdf.py): both templates, rare characters, long terms, the QR code."""
+"""The agreement PDF (documents/pdf.py): both templates, rare characters, long terms, the QR code, and the layout
+documents/pdf.py computes itself: line breaks inside cells and the page, page breaks, where the signature cell and
+the QR code are."""
 from __future__ import annotations
 
 import io
@@ -11,18 +13,22 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageChops
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from documents import fonts
-from documents.pdf import MARGIN, PAGE_WIDTH, render_agreement_pdf
-from documents.preview import PREVIEW_WIDTH, page_png
+from documents.pdf import GRID_WIDTH, MARGIN, MAX_SUPPLEMENTARY_TERMS, PAGE_WIDTH, render_agreement_pdf
+from documents.preview import PREVIEW_WIDTH, page_png, render_pages
+from tests import agreement_photos as photos
 
 RARE_NAME = "李䶮𠮷𡒄"  # Extension A (䶮), Extension B (𠮷, and 𡒄 which only HanaMinB has)
 RARE_UNIT = "北京堃喆燚犇淼玥珺科技有限公司"
 ROOT = Path(__file__).resolve().parent.parent
 VERIFY_URL = "https://wangqian.example.edu.cn/verify/2026110105000123?c=9f8e7d"
+DIGITS = "1234567890" * 6
+LONG_URL = "https://hr.example.com/policies/" + "housing-allowance-" * 6 + "2026.pdf"  # wider than a line
 
 
 def agreement(kind: str = "three_party", **changes) -> dict:
@@ -53,6 +59,50 @@ def agreement(kind: str = "three_party", **changes) -> dict:
 def read(pdf: bytes) -> tuple[PdfReader, str]:
     reader = PdfReader(io.BytesIO(pdf))
     return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def drawn(reader: PdfReader, page) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """What a page draws, read back from its content stream: each text run's box (x0, y0, x1, y1) from its font's
+    widths (y from 0.2 of the font size below the baseline to 0.8 above), each line segment ((x0, y0), (x1, y1)),
+    each picture's box. Follows the operators documents/pdf.py's canvas writes: Tm, TL, Tf, T*, Tj; m, l; cm, Do."""
+    page_fonts = {name: font.get_object() for name, font in page["/Resources"]["/Font"].items()}
+    boxes, segments, pictures, at, font, size, matrix = [], [], [], None, None, 0.0, None
+    x = y = line_x = line_y = leading = 0.0
+    for operands, op in ContentStream(page.get_contents(), reader).operations:
+        if op == b"cm":
+            matrix = [float(v) for v in operands]
+        elif op == b"Do":
+            pictures.append((matrix[4], matrix[5], matrix[4] + matrix[0], matrix[5] + matrix[3]))
+        elif op == b"m":
+            at = tuple(map(float, operands))
+        elif op == b"l":
+            segments.append((at, tuple(map(float, operands))))
+            at = segments[-1][1]
+        elif op == b"Tm":
+            x = line_x = float(operands[4])
+            y = line_y = float(operands[5])
+        elif op == b"TL":
+            leading = float(operands[0])
+        elif op == b"Tf":
+            font, size = page_fonts[operands[0]], float(operands[1])
+        elif op == b"T*":
+            line_y -= leading
+            x, y = line_x, line_y
+        elif op == b"Tj":
+            codes = getattr(operands[0], "original_bytes", operands[0])
+            width = sum(font["/Widths"][code - font["/FirstChar"]] for code in codes) * size / 1000
+            boxes.append((x, y - 0.2 * size, x + width, y + 0.8 * size))
+            x += width
+    return boxes, segments, pictures
+
+
+def crossing(box: tuple, segments: list[tuple]) -> list[tuple]:
+    """The grid lines that run through a text box."""
+    x0, y0, x1, y1 = box
+    eps = 0.01
+    return [((ax, ay), (bx, by)) for (ax, ay), (bx, by) in segments
+            if (ax == bx and x0 + eps < ax < x1 - eps and min(ay, by) < y1 and max(ay, by) > y0)
+            or (ay == by and y0 + eps < ay < y1 - eps and min(ax, bx) < x1 and max(ax, bx) > x0)]
 
 
 def embedded_fonts(reader: PdfReader) -> set[str]:
@@ -121,6 +171,116 @@ def test_long_supplementary_terms_wrap_within_the_page():
     assert len(lines) >= 1000 * 10.5 // width  # wrapped, not one long line
     for line in lines:
         assert stringWidth(line, fonts.BODY.name, 10.5) <= width + 1, line
+
+
+def test_long_unbroken_values_wrap_inside_their_cells_and_the_page():
+    """A URL or 60 digits has no place to break: it wraps inside its cell (narrow, wide, right-hand column) and, in
+    the supplementary terms, inside the page; no text crosses a grid line or the right margin, on any page."""
+    unit = dict(agreement()["unit"], credit_code=DIGITS, address=LONG_URL, name=RARE_UNIT * 3)
+    graduate = dict(agreement()["graduate"], major=DIGITS, department="计算机学院" + RARE_NAME * 4)
+    terms = f"详见{LONG_URL}，编号{DIGITS}。\n" + "甲方为乙方提供住房补贴。" * 10 + LONG_URL + DIGITS
+    reader, text = read(render_agreement_pdf(agreement(unit=unit, graduate=graduate, supplementary_terms=terms)))
+    flat = re.sub(r"\s+", "", text)
+    for value in (DIGITS, LONG_URL, RARE_UNIT * 3, terms.replace("\n", "")):
+        assert value in flat, value  # every character, in order
+    lines = text.splitlines()
+    assert not any(LONG_URL in line for line in lines)  # wider than a line: broken where the line is full
+    # 60 digits fit on a line of the terms: carried whole onto one of their own; in the narrow cells they are broken
+    assert [line for line in lines if DIGITS in line] == [f"{DIGITS}。"]
+    for page in reader.pages:
+        boxes, segments, _ = drawn(reader, page)
+        assert boxes and segments
+        for box in boxes:
+            assert MARGIN <= box[0] and box[2] <= PAGE_WIDTH - MARGIN + 0.01, box
+            assert not crossing(box, segments), (box, crossing(box, segments))
+
+
+def test_every_text_line_of_the_sample_stays_inside_its_cell():
+    """Both templates with the ordinary sample: labels, values, the signature cells and the verification text all
+    inside their cells (what test_long_unbroken_values_... checks for values that have to wrap)."""
+    for kind in ("two_party", "three_party"):
+        reader = PdfReader(io.BytesIO(render_agreement_pdf(agreement(kind))))
+        for page in reader.pages:
+            boxes, segments, _ = drawn(reader, page)
+            assert boxes and all(not crossing(box, segments) and box[2] <= PAGE_WIDTH - MARGIN + 0.01 for box in boxes)
+
+
+def test_a_rare_character_in_a_cell_is_drawn_with_the_font_that_has_it():
+    """Each run of a value goes to the font fonts.runs chose for it, and that font has the glyph (𡒄: only
+    HanaMinB; 𠮷: HanaMinA), also inside a value that wraps."""
+    graduate = dict(agreement()["graduate"], name=RARE_NAME, department="计算机学院" + RARE_NAME * 4)
+    reader = PdfReader(io.BytesIO(render_agreement_pdf(agreement(graduate=graduate))))
+    shown = []
+    reader.pages[0].extract_text(visitor_text=lambda text, cm, tm, font, size: shown.append((text, font)))
+    for char in RARE_NAME:
+        runs = [font["/BaseFont"].split("+", 1)[-1] for text, font in shown if font is not None and char in text]
+        name = fonts.font_for(char)
+        assert len(runs) >= 2 and all(run.startswith(name) for run in runs), (char, runs)
+        font = next(f for f in (fonts.BODY, *fonts.FALLBACKS) if f.name == name)
+        assert fonts.has_glyph(fonts.load(font), char)
+
+
+def test_1000_characters_of_terms_with_line_breaks_flow_onto_a_further_page():
+    """Supplementary terms at the limit, in short lines: they go on onto a further page, every line kept and in
+    order, and the signatures and the verification block come after them, together, on the last page."""
+    lines = [f"第{i + 1}条 甲方为乙方提供住房补贴，每月一千元。" for i in range(60)]
+    terms = "\n".join(lines)[:MAX_SUPPLEMENTARY_TERMS]
+    assert len(terms) == MAX_SUPPLEMENTARY_TERMS and terms.count("\n") > 40
+    reader, text = read(render_agreement_pdf(agreement("two_party", supplementary_terms=terms)))
+    assert len(reader.pages) >= 3
+    pages = [page.extract_text() for page in reader.pages]
+    assert "补充条款" not in pages[-1] and "第1条" not in pages[-1] and terms.splitlines()[-1] in pages[-1]
+    kept = [line.strip() for line in text.splitlines() if line.strip().startswith("第")]
+    assert kept == terms.splitlines()  # one printed line per line of the terms (each fits), in order
+    assert [i for i, page in enumerate(reader.pages) if page.images] == [len(pages) - 1]
+    assert all(("甲方（用人单位盖章）" in page) == (i == len(pages) - 1) for i, page in enumerate(pages))
+
+
+def test_the_signatures_are_never_split_from_the_verification_block():
+    """Whatever the length of the terms, the signature cells and the QR code with its text are on one page, the
+    last one, the cells above the code."""
+    for count in range(0, 41, 3):
+        terms = "\n".join(f"第{i + 1}条 甲方为乙方提供住房补贴，每月一千元。" for i in range(count))[:MAX_SUPPLEMENTARY_TERMS]
+        reader = PdfReader(io.BytesIO(render_agreement_pdf(agreement(supplementary_terms=terms))))
+        pages = [page.extract_text() for page in reader.pages]
+        assert [i for i, page in enumerate(pages) if "甲方（用人单位盖章）" in page] == [len(pages) - 1], count
+        assert VERIFY_URL in pages[-1].replace("\n", ""), count
+        pictures = [drawn(reader, page)[2] for page in reader.pages]
+        assert [len(p) for p in pictures] == [0] * (len(pages) - 1) + [1], count
+        _, segments, [qr] = drawn(reader, reader.pages[-1])
+        cells_bottom = min(min(a[1], b[1]) for a, b in segments)  # the signature cells: the page's last grid
+        assert cells_bottom - qr[3] > 4 * 72 / 25.4 and qr[1] > MARGIN, count  # 4 mm or more below, on the page
+
+
+def test_the_photo_tests_stamp_the_signature_cell_and_cover_the_qr_code():
+    """tests/agreement_photos.py stamps the unit's seal and lays paper over the QR code at fixed places of the
+    last page: the 甲方 signature cell and the QR code have to stay there."""
+    for pdf in (render_agreement_pdf(agreement()), render_agreement_pdf(agreement("two_party")),
+                photos.agreement("2026110105000123", "张三", "北京示范科技有限公司", "91350100M000100Y43", VERIFY_URL)):
+        reader = PdfReader(io.BytesIO(pdf))
+        _, segments, _ = drawn(reader, reader.pages[-1])
+        first_cell = MARGIN + GRID_WIDTH / 3  # the line between the 甲方 and 乙方 signature cells
+        [(bottom, top)] = [sorted((a[1], b[1])) for a, b in segments if a[0] == b[0] and abs(a[0] - first_cell) < 0.01]
+        last = photos.pages(pdf)[-1]
+        scale = last.width / PAGE_WIDTH
+        seal = ImageChops.difference(photos.stamp([last])[0], last).getbbox()
+        x, y = (seal[0] + seal[2]) / 2 / scale, last.height / scale - (seal[1] + seal[3]) / 2 / scale
+        assert MARGIN < x < first_cell and bottom < y < top, (x, y, bottom, top)
+        [found] = zxingcpp.read_barcodes(last.convert("L"))
+        assert found.text == VERIFY_URL
+        assert not zxingcpp.read_barcodes(photos.cover_qr(last).convert("L"))
+
+
+def test_the_qr_code_reads_from_the_page_at_any_preview_resolution():
+    """One small grayscale picture (4 pixels a module): PDFium draws it sharp enough for a reader from the 72 dpi
+    preview up to print resolution."""
+    reader = PdfReader(io.BytesIO(pdf := render_agreement_pdf(agreement())))
+    [picture] = reader.pages[-1].images
+    assert picture.image.mode == "L"
+    for dpi in (72, 100, 150, 300):
+        [page] = render_pages(pdf, dpi=dpi, only=len(reader.pages))
+        [found] = zxingcpp.read_barcodes(page.convert("L"))
+        assert found.text == VERIFY_URL, dpi
 
 
 def test_supplementary_terms_over_1000_characters_are_refused():
