@@ -143,8 +143,7 @@ def _render(a: dict, three_party: bool) -> bytes:
 
     _paragraph(page, "普通高等学校毕业生就业协议书", TITLE, centred=True, fixed=True)
     _paragraph(page, "（三方协议）" if three_party else "（两方协议）", SUBTITLE, centred=True, fixed=True)
-    # One space, as platypus printed the two ideographic spaces it was given here: with the wider gap the number
-    # became legible in photos of page 1, and the photo reading then took 性别's 男 for the graduate's name.
+    # One space, as platypus printed the two ideographic spaces it was given here (the page looks as it did).
     _paragraph(page, f"协议书编号：{number} 生成日期：{_format_date(a.get('issued_at'))}", SUBTITLE,
                space_before=3 * mm, centred=True)
     _paragraph(page, "甲方（用人单位）、乙方（毕业生）" + ("、丙方（学校）" if three_party else "")

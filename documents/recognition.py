@@ -134,19 +134,21 @@ def _ocr_lines(small, large) -> tuple[list[str], list[list[int]]]:
     scale = large.width / small.width
     keep = [(b * scale).astype(np.float32) for b, w in zip(boxes, widths, strict=True) if w <= SHORT_LINE * longest]
     bgr = np.ascontiguousarray(np.asarray(large)[:, :, ::-1])
-    lines: list[str] = []
-    places: list[list[int]] = []
-    kept = []  # the box of each line
+    # The text of each box: None until read, "" when the recogniser was not sure (dropped). The early stop asks
+    # field_read with the unread boxes in place, so a value is taken only once the box nearest its label is read:
+    # otherwise the nearest box read *so far* (性别's 男 beside 姓名) could be taken for it.
+    texts: list[str | None] = [None] * len(keep)
     for start in range(0, len(keep), REC_BATCH):  # in reading order, until the page has told what we compare
         batch = keep[start:start + REC_BATCH]
-        texts, _ = engine.text_rec(engine.get_crop_img_list(bgr, batch))
-        for (text, score), box in zip(texts, batch, strict=True):
-            if score >= MIN_SCORE and text.strip():
-                lines.append(text.strip())
-                places.append(_place(box))
-                kept.append(box)
-        if numbers_read(lines) and all(field_read(lines, f, places) for f in FIELD_LABELS):
+        for i, (text, score) in enumerate(engine.text_rec(engine.get_crop_img_list(bgr, batch))[0], start):
+            texts[i] = text.strip() if score >= MIN_SCORE else ""
+        seen = [i for i, text in enumerate(texts) if text != ""]
+        lines, places = [texts[i] for i in seen], [_place(keep[i]) for i in seen]
+        if numbers_read([line for line in lines if line is not None]) \
+                and all(field_read(lines, f, places) for f in FIELD_LABELS):
             break
+    read = [i for i, text in enumerate(texts) if text]
+    lines, places, kept = [texts[i] for i in read], [_place(keep[i]) for i in read], [keep[i] for i in read]
     # Number lines again, stretched: the recogniser merges runs of narrow digits (00000 read as 000) unless each
     # digit spans more of its time steps
     for i in [i for i, line in enumerate(lines) if "编号" in line]:
@@ -265,8 +267,11 @@ def tokens_read(qr: list[str]) -> list[str]:
 
 def field_read(lines: list[str], field: str, places: list[list[int]] | None = None) -> str | None:
     """The value printed after a field's label: the rest of the label's line, else the nearest line to its right
-    on the same row (`places`: [x, y, height] of each line), else the next line read."""
+    on the same row (`places`: [x, y, height] of each line), else the next line read. A line may be None (found
+    on the page, not read yet): when it is the value, the answer is None too."""
     for i, line in enumerate(lines):
+        if line is None:
+            continue
         flat = _SPACES.sub("", line)
         for label in FIELD_LABELS[field]:
             at = flat.find(label)

@@ -189,3 +189,12 @@ def test_numbers_compare_exactly_and_personal_numbers_are_masked():
     assert recognition.same_number("WQ2026100", number) is None
     line = recognition.redact("身份证号110105199001011234 手机13800138000 编号WQ20261000100000012")
     assert line == "身份证号1101**********1234 手机138****8000 编号WQ20261000100000012"
+
+
+def test_a_value_is_taken_only_once_the_box_nearest_its_label_is_read():
+    """While the page is read batch by batch, a box found but not read yet (None) keeps its place: 姓名's value is
+    not taken from 性别's 男 further right just because the name's own box was not read yet."""
+    from documents.recognition import field_read
+    places = [[100, 300, 20], [220, 300, 20], [500, 300, 20], [620, 300, 20]]  # x, y, height: one row
+    assert field_read(["姓名", None, "性别", "男"], "graduate_name", places) is None
+    assert field_read(["姓名", "李䶮", "性别", "男"], "graduate_name", places) == "李䶮"
