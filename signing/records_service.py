@@ -99,10 +99,10 @@ async def load_context(cur, graduate_id: int, now: datetime, actor: Actor | None
         await cur.execute("SELECT * FROM graduates WHERE id=%s LOCK IN SHARE MODE", (graduate_id,))
         graduate = await cur.fetchone()
         await cur.execute(f"SELECT {columns}{CONTEXT_FROM}", args)
-    else:
+        row = await cur.fetchone()
+    else:  # one row: the graduate's columns and the ctx_ ones
         await cur.execute(f"SELECT g.*, {columns}{CONTEXT_FROM}", args)
-        graduate = await cur.fetchone()
-    row = graduate if not lock else await cur.fetchone()
+        graduate = row = await cur.fetchone()
     if graduate is None or row is None:
         raise DomainError("not_found")
     settings = {key[4:]: row.pop(key) for key in [k for k in row if k.startswith("ctx_")]}
