@@ -28,8 +28,8 @@ def cmd_serve(config: Settings, args) -> int:
 
 
 def cmd_worker(config: Settings, args) -> int:
-    from server.runtime import work
-    asyncio.run(work(config))
+    from server.runtime import run_loop, work
+    run_loop(work(config))
     return 0
 
 

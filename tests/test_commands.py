@@ -105,3 +105,16 @@ def test_wechat_menu_is_a_dry_run_unless_asked_to_publish(config):
     assert out.returncode == 2 and "unrecognized arguments: --bogus" in out.stderr and "dry run" not in out.stdout
     out = run(config, "wechat-menu", "--publish", "--dry-run")
     assert out.returncode == 2
+
+
+def test_serve_and_worker_run_on_uvloop():
+    import asyncio
+
+    import uvloop
+
+    from server.runtime import run_loop
+
+    async def loop_type():
+        return type(asyncio.get_running_loop())
+
+    assert run_loop(loop_type()) is uvloop.Loop
