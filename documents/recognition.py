@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import multiprocessing
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import documents.errors  # noqa: F401  (registers the error codes)
+from documents.pools import background_pool
 from signing.errors import DomainError
 from signing.personal import mask_id_number, mask_phone
 
@@ -206,8 +206,8 @@ def _warm() -> bool:
 
 def _executor() -> ProcessPoolExecutor:
     global _pool
-    if _pool is None:  # spawn: a clean process (no copy of the server's threads, loop or connections)
-        _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
+    if _pool is None:
+        _pool = background_pool(WORKERS)
     return _pool
 
 

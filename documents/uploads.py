@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -16,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents import recognition
 from documents.images import CheckedImage, check_image
+from documents.pools import background_pool
 from documents.storage import FileStore
 from signing import rules
 from signing.actors import Actor
@@ -39,8 +39,8 @@ async def run_blocking(fn, *args):
 
 def _check_pool() -> ProcessPoolExecutor:
     global _checks
-    if _checks is None:  # spawn: a clean process (no copy of the server's threads, loop or connections)
-        _checks = ProcessPoolExecutor(max_workers=CHECK_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+    if _checks is None:
+        _checks = background_pool(CHECK_PROCESSES)
     return _checks
 
 

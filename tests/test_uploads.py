@@ -205,3 +205,14 @@ async def test_stored_photo_is_served_only_to_those_entitled(world, client, sql)
         resp = await outsider.get(f"/api/uploads/{attached}")
         assert resp.status == 404 and resp.error == "not_found"
     assert (await f.G.get("/api/uploads/999999999")).status == 404
+
+
+def test_photo_work_runs_in_processes_below_the_servers_priority():
+    """The check and reading pools yield the cores to the server's requests (documents/pools.py)."""
+    from documents.pools import BACKGROUND_NICENESS, background_pool
+    pool = background_pool(1)
+    try:
+        assert pool.submit(os.nice, 0).result(60) == min(19, os.nice(0) + BACKGROUND_NICENESS)
+        assert os.getpid() != pool.submit(os.getpid).result(60)
+    finally:
+        pool.shutdown()
