@@ -52,6 +52,13 @@ MATCHED, DIFFERENCES, TO_CHECK = "matched", "differences", "to_check"
 STATUS_TEXT = {MATCHED: "与协议一致", DIFFERENCES: "与登记信息不一致", TO_CHECK: "待人工核对"}
 SIGNATURE_LABELS = ("用人单位盖章", "毕业生签字")  # the signature page of our PDF, which also carries the QR
 FIELD_LABELS = {"graduate_name": ("姓名",), "unit_name": ("单位名称",), "credit_code": ("社会信用代码", "信用代码")}
+# Every label of our PDF's field grids (documents/pdf.py; a test keeps the two the same): a box holding one of
+# them is never a field's value. With the name's own box not found, 姓名's nearest neighbour is 性别.
+GRID_LABELS = frozenset({
+    "单位名称", "统一社会信用代码", "单位性质", "单位行业", "单位所在地", "通讯地址", "联系人", "联系电话",
+    "姓名", "性别", "身份证号", "学号", "学校", "院系", "专业", "学历层次",
+    "职位名称", "职位类别", "工作地点", "薪酬待遇", "报到日期", "户口", "档案",
+    "学校名称", "邮政编码", "协议经办人", "经办人电话", "经办人地址", "经办人邮编"})
 FIELD_TEXT = {"agreement_number": "协议编号", "qr": "二维码", "graduate_name": "毕业生姓名", "unit_name": "单位名称",
               "credit_code": "统一社会信用代码"}
 
@@ -285,9 +292,15 @@ def field_read(lines: list[str], field: str, places: list[list[int]] | None = No
                 # on the same row: allow for a photo turned by up to about 6 degrees; the nearest, rows apart weigh more
                 right = [(p[0] - x + 3 * abs(p[1] - y), j) for j, p in enumerate(places)
                          if p[0] > x and abs(p[1] - y) <= 0.6 * max(h, 4) + 0.1 * (p[0] - x)]
-                return lines[min(right)[1]] if right else None
-            return lines[i + 1] if i + 1 < len(lines) else None
+                return _value(lines[min(right)[1]]) if right else None
+            return _value(lines[i + 1]) if i + 1 < len(lines) else None
     return None
+
+
+def _value(line: str | None) -> str | None:
+    """A box read as a field's value, or None when it is another label of the grid (the value's own box was not
+    found) or not read yet."""
+    return None if line is None or _SPACES.sub("", line).strip(":：") in GRID_LABELS else line
 
 
 def facts_of(row: dict) -> dict:

@@ -198,3 +198,37 @@ def test_a_value_is_taken_only_once_the_box_nearest_its_label_is_read():
     places = [[100, 300, 20], [220, 300, 20], [500, 300, 20], [620, 300, 20]]  # x, y, height: one row
     assert field_read(["姓名", None, "性别", "男"], "graduate_name", places) is None
     assert field_read(["姓名", "李䶮", "性别", "男"], "graduate_name", places) == "李䶮"
+
+
+def test_another_label_of_the_grid_is_never_a_fields_value():
+    """The name's box not found: 姓名's nearest neighbour on its row is the label 性别. It is not taken as the name,
+    so a photo of the right agreement (its number read) is matched, not refused as showing another name."""
+    from documents.recognition import MATCHED, field_read, match
+    places = [[100, 300, 20], [500, 300, 20], [620, 300, 20]]  # 姓名, 性别, 男: one row, the name's box missing
+    assert field_read(["姓名", "性别", "男"], "graduate_name", places) is None
+    assert field_read(["姓名：", "性 别"], "graduate_name") is None  # the next line, without places
+    assert field_read(["统一社会信用代码", "单位性质", "民营企业"], "credit_code",
+                      [[100, 300, 20], [520, 300, 20], [640, 300, 20]]) is None
+    facts = {"record_id": 1, "verify_token": "t" * 32, "agreement_number": "WQ20261000100000012",
+             "graduate_name": "李䶮"}
+    reading = {"qr": [], "lines": ["协议编号：WQ20261000100000012", "姓名", "性别", "男"],
+               "places": [[100, 100, 20], *places]}
+    status, code, checks = match(reading, facts)
+    assert (status, code) == (MATCHED, None)
+    assert [c["field"] for c in checks] == ["agreement_number"]
+
+
+def test_the_readers_grid_labels_are_the_labels_the_agreement_pdf_draws(monkeypatch):
+    import documents.pdf as pdf
+    from documents.recognition import GRID_LABELS
+    from tests.test_agreement_pdf import agreement
+    drawn = set()
+    grid = pdf._grid
+
+    def spy(page, rows):
+        drawn.update(label for row in rows for label in row[0::2] if label)
+        return grid(page, rows)
+    monkeypatch.setattr(pdf, "_grid", spy)
+    for kind in ("three_party", "two_party"):
+        pdf.render_agreement_pdf(agreement(kind))
+    assert drawn == GRID_LABELS
