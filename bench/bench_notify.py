@@ -4,6 +4,9 @@ in their own process), and the outbox lag (outbox row written -> its last delive
 Two phases of --notifications each (a quarter are record edits: WeChat + SMS; the rest WeChat only):
   backlog  all rows written first, then one worker drains them: throughput
   steady   rows written at --rate per second while the worker runs with the production job interval: lag
+The baseline, run before and after the backlog: the bare SDK, i.e. WeChat template sends of the same messages
+through our WeChat client (wechatpy) to the same emulator at the same concurrency, with no outbox, database or
+SMS: what this machine allows a worker at most, so that the backlog's figure reads across machines.
 
     .venv/bin/python -m bench.bench_notify [--notifications 2000] [--rate 50]
 """
@@ -19,7 +22,8 @@ import urllib.request
 
 from bench.common import PY, ROOT, bench_env, drop_database, free_port, run, wait_http
 from demo.sample_data import make_phone, roster_csv, roster_row
-from notify.delivery import Notifier
+from notify.delivery import Notifier, wechat_api_of
+from notify.templates import wechat_message
 from server.app import Application
 from server.config import Settings
 from server.jobs import Job, JobRunner
@@ -120,6 +124,23 @@ async def phase(app, graduate_ids, n: int, first: int, rate: float | None, inter
             "p50": statistics.median(lags), "p99": lags[int(len(lags) * 0.99) - 1]}
 
 
+async def bare_sdk(app, graduate_ids: list[int], n: int, concurrency: int, run: int) -> float:
+    """WeChat sends per second through the SDK alone: n messages of the bench's templates, `concurrency` at once."""
+    api, gate = wechat_api_of(app), asyncio.Semaphore(concurrency)
+    context = {"graduate_name": "毕业生", "department": "计算机学院", "school_name": "基准大学", "at": None,
+               "position_title": None}
+    messages = [wechat_message(app.config, json.loads(row[-1]), context)[1]
+                for row in outbox_rows(graduate_ids, n, 1)]
+
+    async def send(i: int, m: dict) -> None:
+        async with gate:
+            await api.send_template(f"obench{graduate_ids[i % len(graduate_ids)]:020d}", m["template_id"], m["data"],
+                                    url=m["url"], client_msg_id=f"bare-{run}-{i}")
+    started = time.perf_counter()
+    await asyncio.gather(*(send(i, m) for i, m in enumerate(messages)))
+    return n / (time.perf_counter() - started)
+
+
 def report(name: str, r: dict) -> str:
     deliveries = sum(r["statuses"].values())
     return (f"{name:<8} {r['notifications']} notifications, {deliveries} deliveries {r['statuses']} in"
@@ -134,14 +155,18 @@ async def bench(env: dict, args) -> list[str]:
     try:
         ids = await seed(app, args.graduates, config.wechat_api_base)
         options = dict(batch=args.batch, concurrency=args.concurrency)
+        bare = [await bare_sdk(app, ids, args.notifications, args.concurrency, 1)]
         backlog = await phase(app, ids, args.notifications, 1, None, 0.05, **options)
+        bare.append(await bare_sdk(app, ids, args.notifications, args.concurrency, 2))
         steady = await phase(app, ids, args.notifications, args.notifications + 1, args.rate, args.interval, **options)
     finally:
         await app.stop()
+    rate = sum(backlog["statuses"].values()) / backlog["elapsed"]
     return [f"Notification delivery benchmark: {args.graduates} graduates bound to WeChat, worker batch {args.batch},"
             f" concurrency {args.concurrency}",
-            report("backlog", backlog) + verdict(sum(backlog["statuses"].values()) / backlog["elapsed"] >= 500,
-                                                 "≥ 500 deliveries/s"),
+            f"bare SDK {args.notifications} WeChat sends, before and after the backlog: {bare[0]:.0f} / {bare[1]:.0f} per s",
+            report("backlog", backlog) + f"; {rate / statistics.mean(bare):.2f}× the bare SDK"
+            + verdict(rate >= 500, "≥ 500 deliveries/s"),
             report("steady", steady) + f" (written at {args.rate:.0f}/s, job interval {args.interval} s)"
             + verdict(steady["p99"] <= 500, "lag p99 ≤ 500 ms")]
 
