@@ -40,10 +40,23 @@ SMS_UNKNOWN = "上次发送中断，暂时无法查询是否已发出，稍后�
 COLUMNS = ("outbox_id", "graduate_id", "record_id", "event_id", "template", "channel", "idempotency_key",
            "status", "last_error", "content", "message", "request_id")
 FLUSH_SECONDS = 0.02  # outcomes are written together at most this long after the provider answered
-FINISH = ("UPDATE deliveries SET status=%s, last_error=%s, provider_id=COALESCE(%s, provider_id),"
-          " recipient_masked=COALESCE(%s, recipient_masked), sent_at=IF(%s='sent', NOW(3), sent_at),"
-          " sending_since=NULL, lease_token=NULL, next_attempt_at=NOW(3) + INTERVAL %s MICROSECOND"
-          " WHERE id=%s AND lease_token=%s")
+# The outcomes of many deliveries in one statement: each row is updated only while it still holds the lease
+# of the attempt the outcome is of (another worker may have taken it over after the lease expired).
+FINISHED_ROW = "SELECT %s AS id, %s AS token, %s AS status, %s AS error, %s AS provider_id, %s AS recipient, %s AS delay"
+FINISH = ("UPDATE deliveries d JOIN ({rows}) o ON d.id=o.id AND d.lease_token=o.token"
+          " SET d.status=o.status, d.last_error=o.error, d.provider_id=COALESCE(o.provider_id, d.provider_id),"
+          " d.recipient_masked=COALESCE(o.recipient, d.recipient_masked), d.sent_at=IF(o.status='sent', NOW(3), d.sent_at),"
+          " d.sending_since=NULL, d.lease_token=NULL, d.next_attempt_at=NOW(3) + INTERVAL o.delay MICROSECOND")
+FINISH_CHUNK = 500  # outcomes a statement
+
+
+async def write_finished(cur, outcomes: list[tuple]) -> None:
+    """Outcomes (id, lease token, status, error, provider id, masked recipient, microseconds to the next attempt),
+    a statement for up to FINISH_CHUNK of them: one round trip where an UPDATE each took one per delivery."""
+    for i in range(0, len(outcomes), FINISH_CHUNK):
+        chunk = outcomes[i:i + FINISH_CHUNK]
+        await cur.execute(FINISH.format(rows=" UNION ALL ".join([FINISHED_ROW] * len(chunk))),
+                          [value for outcome in chunk for value in outcome])
 
 
 @dataclass
@@ -223,7 +236,7 @@ class Notifier:
             return
         try:
             async with self.db.transaction() as cur:
-                await cur.executemany(FINISH, outcomes)
+                await write_finished(cur, outcomes)
         except Exception:
             log.exception("%d delivery outcomes could not be written; their leases expire and they are retried",
                           len(outcomes))
@@ -288,7 +301,7 @@ class Notifier:
         outcomes, self.outcomes = self.outcomes, []
         async with self.db.transaction() as cur:
             if outcomes:
-                await cur.executemany(FINISH, outcomes)
+                await write_finished(cur, outcomes)
             await cur.execute(
                 "UPDATE deliveries SET sending_since=NOW(3), attempts=attempts+1, recipient_masked=%s,"
                 " next_attempt_at=NOW(3) + INTERVAL %s SECOND WHERE id=%s AND lease_token=%s AND status='pending'",
@@ -300,9 +313,8 @@ class Notifier:
         """The outcome joins those written together: by write_outcomes within FLUSH_SECONDS, or with an in-doubt
         SMS's marker (start_attempt), whichever comes first."""
         error = outcome.error or (IN_DOUBT if row["sending_since"] is not None else None)
-        self.outcomes.append((outcome.status, redact(error)[:500] if error else None, outcome.provider_id,
-                              row.get("recipient"), outcome.status, int(outcome.delay * 1_000_000), row["id"],
-                              row["token"]))
+        self.outcomes.append((row["id"], row["token"], outcome.status, redact(error)[:500] if error else None,
+                              outcome.provider_id, row.get("recipient"), int(outcome.delay * 1_000_000)))
 
     def retry(self, row: dict, error: str, delay: float | None) -> Outcome:
         attempts = row["attempts"] + 1

@@ -135,3 +135,35 @@ async def test_a_lost_lease_is_never_sent_by_its_old_holder(world, client, sql, 
     assert not await notifier.start_attempt(stale, "o***")  # another worker holds it now
     await notifier.run_once()
     assert len(await wechat_received(emulator, f.g["openid"])) == 1
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_outcomes_written_together_go_each_to_its_own_row_and_only_under_its_lease(
+        world, client, sql, app, emulator, notifier):
+    """write_finished writes a batch of outcomes in one statement: each row gets its own status, error, provider
+    id and next attempt, and a row whose lease another worker holds now is left as that worker has it."""
+    from notify.delivery import write_finished
+    f = await Flow(world, client, sql).setup(graduates=3)
+    await notifier.run_once()  # older work of other tests first
+    for g in f.graduates:  # not bound to WeChat: each invitation is one SMS delivery
+        assert (await f.invite(graduate=g)).status in (200, 201)
+    await notifier.expand_due()
+    sent, retried, taken = (deliveries(sql, g["id"])[0] for g in f.graduates)
+    ids = [sent["id"], retried["id"], taken["id"]]
+    sql("UPDATE deliveries SET lease_token='our-lease-000001' WHERE id IN (%s,%s,%s)", ids)
+    sql("UPDATE deliveries SET lease_token='their-lease-0001' WHERE id=%s", (taken["id"],))
+    async with app.db.transaction() as cur:
+        await write_finished(cur, [
+            (sent["id"], "our-lease-000001", "sent", None, "P-1", "139****0001", 0),
+            (retried["id"], "our-lease-000001", "pending", "短信 isv.BUSINESS_LIMIT_CONTROL", None, None, 60_000_000),
+            (taken["id"], "our-lease-000001", "failed", "过期的结果", None, None, 0)])
+    rows = {r["id"]: r for r in sql("SELECT *, TIMESTAMPDIFF(SECOND, NOW(3), next_attempt_at) AS wait"
+                                    " FROM deliveries WHERE id IN (%s,%s,%s)", ids)}
+    assert (rows[sent["id"]]["status"], rows[sent["id"]]["provider_id"], rows[sent["id"]]["recipient_masked"],
+            rows[sent["id"]]["lease_token"]) == ("sent", "P-1", "139****0001", None)
+    assert rows[sent["id"]]["sent_at"] is not None and rows[sent["id"]]["last_error"] is None
+    assert (rows[retried["id"]]["status"], rows[retried["id"]]["last_error"], rows[retried["id"]]["sent_at"],
+            rows[retried["id"]]["lease_token"]) == ("pending", "短信 isv.BUSINESS_LIMIT_CONTROL", None, None)
+    assert 55 <= rows[retried["id"]]["wait"] <= 60
+    assert (rows[taken["id"]]["status"], rows[taken["id"]]["lease_token"], rows[taken["id"]]["last_error"]) == (
+        "pending", "their-lease-0001", None)
