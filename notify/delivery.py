@@ -110,16 +110,21 @@ class Notifier:
         self.outcomes: list[tuple] = []  # finished deliveries not yet written (see finish)
 
     async def run_once(self, budget_seconds: float = 5.0) -> int:
-        """Expand and send until nothing is due; returns the deliveries handled. No new round after
-        `budget_seconds`: a graceful stop (the job runner waits 10 s) then rarely finds a provider call in flight."""
+        """Expand and send until nothing is due; returns the deliveries handled. Each round sends what is expanded
+        while the next batch of the outbox is expanded (MariaDB and the providers work at the same time; a
+        graduate's messages still go in order: a later one has later delivery ids, sent in a later round or after
+        the earlier one in the same). No new round after `budget_seconds`: a graceful stop (the job runner waits
+        10 s) then rarely finds a provider call in flight."""
         handled, deadline = 0, time.monotonic() + budget_seconds
-        while time.monotonic() < deadline:
-            expanded = await self.expand_due()
-            sent = await self.send_due()
+        while True:
+            expanding = asyncio.ensure_future(self.expand_due())
+            try:
+                sent = await self.send_due()
+            finally:  # never left running: a cancelled expansion would roll back mid-batch
+                expanded = await expanding
             handled += sent
-            if not expanded and not sent:
-                break
-        return handled
+            if not expanded and not sent or time.monotonic() >= deadline:
+                return handled
 
     async def execute(self, sql: str, args) -> int:
         async with self.db.cursor() as cur:

@@ -167,3 +167,22 @@ async def test_outcomes_written_together_go_each_to_its_own_row_and_only_under_i
     assert 55 <= rows[retried["id"]]["wait"] <= 60
     assert (rows[taken["id"]]["status"], rows[taken["id"]]["lease_token"], rows[taken["id"]]["last_error"]) == (
         "pending", "their-lease-0001", None)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_round_that_fails_to_send_still_finishes_the_expansion_beside_it(world, client, sql, emulator, notifier):
+    """run_once expands the next outbox batch while it sends: when the sending fails (the database went away, say),
+    the expansion beside it is finished and committed, never cancelled half-way, and the failure is raised."""
+    f = await Flow(world, client, sql).setup()
+    await notifier.run_once()  # older work of other tests first
+    await f.invite()
+    assert deliveries(sql, f.g["id"]) == []
+
+    async def failing_send():
+        await asyncio.sleep(0)  # the expansion is under way
+        raise RuntimeError("lost the database")
+    notifier.send_due = failing_send
+    with pytest.raises(RuntimeError):
+        await notifier.run_once()
+    assert [d["status"] for d in deliveries(sql, f.g["id"])] == ["pending"]
+    assert sql("SELECT status FROM outbox WHERE graduate_id=%s AND topic='notify'", (f.g["id"],))[-1]["status"] == "done"
