@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents import recognition
@@ -122,7 +123,7 @@ async def resolve_link(db, vault, token: str, now: datetime | None = None) -> di
     return link
 
 
-async def upload_through_link(db, store: FileStore, link: dict, photos: list[bytes],
+async def upload_through_link(db, store: FileStore, link: dict, photos: list[bytes | Path],
                               ip: str | None = None) -> list[dict]:
     """The unit's stamped copy, one photo per page (at most AGREEMENT_PAGES): each photo checked on its own
     (type, size, light, focus; read and compared with this agreement), the red seal over the set (the seal is on
@@ -135,7 +136,7 @@ async def upload_through_link(db, store: FileStore, link: dict, photos: list[byt
         raise DomainError("upload_too_many_photos")
     facts = await recognition.agreement_facts(db, link["record_id"])
 
-    async def accept(content: bytes, check_as: str | None = None) -> dict:
+    async def accept(content: bytes | Path, check_as: str | None = None) -> dict:
         return await accept_upload(db, store, "stamped-agreement", content, graduate_id=link["graduate_id"],
                                    uploaded_by=None, facts=facts, shown_name=link["graduate_name"],
                                    check_as=check_as)

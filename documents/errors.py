@@ -30,6 +30,7 @@ define({
     # the upload endpoints, the agreement documents and the employer's SMS links
     "upload_form_invalid": (Kind.INVALID, "上传的内容格式不正确，请重新选择照片上传"),
     "upload_file_missing": (Kind.INVALID, "请选择要上传的照片"),
+    "upload_unavailable": (Kind.UNAVAILABLE, "照片暂时无法保存，请稍后重新上传"),
     "upload_too_many_photos": (Kind.INVALID, "照片数量超过协议书页数，请每页只上传一张照片"),
     "image_no_seal_on_any_page": (Kind.UNPROCESSABLE, "所有照片中都未看到用人单位的红色公章，请在签章页盖章后重新拍摄上传"),
     "wechat_media_invalid": (Kind.INVALID, "微信中的图片已失效或不存在，请重新选择照片上传"),

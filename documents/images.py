@@ -12,6 +12,7 @@ import logging
 import re
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
@@ -91,11 +92,17 @@ def refuse(code: str, details: dict | None = None) -> NoReturn:
     raise DomainError(code, None, details)
 
 
-def check_image(kind: str, data: bytes) -> CheckedImage:
-    """Check one uploaded photo of `kind` (one of KINDS) and return it re-encoded; DomainError if refused."""
+def check_image(kind: str, photo: bytes | Path) -> CheckedImage:
+    """Check one uploaded photo of `kind` (one of KINDS) and return it re-encoded; DomainError if refused.
+    `photo`: its bytes, or the file an upload streamed into (read here, in the check process: the server
+    never holds the photo)."""
     if kind not in KINDS:
         raise ValueError(f"unknown image kind {kind!r}")
-    data = bytes(data)
+    if isinstance(photo, Path):
+        if photo.stat().st_size > MAX_BYTES:
+            refuse("image_too_large", {"max_bytes": MAX_BYTES})
+        photo = photo.read_bytes()
+    data = bytes(photo)
     if not data:
         refuse("image_empty")
     if len(data) > MAX_BYTES:

@@ -11,6 +11,7 @@ import logging
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents import recognition
@@ -44,7 +45,7 @@ def _check_pool() -> ProcessPoolExecutor:
     return _checks
 
 
-async def checked_photo(kind: str, data: bytes) -> CheckedImage:
+async def checked_photo(kind: str, data: bytes | Path) -> CheckedImage:
     """check_image in a process of its own (a pool of half the cores): decoding, analysing and re-encoding a 12 MP photo holds the GIL for
     long stretches, which in a thread of the server delayed every other request (p99 of /api/me ×15 during four
     uploads). A photo that kills its process (the kernel's OOM killer) is tried once more, then refused."""
@@ -58,10 +59,10 @@ async def checked_photo(kind: str, data: bytes) -> CheckedImage:
     raise DomainError("image_corrupt")
 
 
-async def accept_upload(db, store: FileStore, kind: str, data: bytes, *, graduate_id: int | None,
+async def accept_upload(db, store: FileStore, kind: str, data: bytes | Path, *, graduate_id: int | None,
                         uploaded_by: int | None, employer_id: int | None = None, check_as: str | None = None,
                         facts: dict | None = None, shown_name: str | None = None) -> dict:
-    """Check (as `check_as`, default `kind`), read (agreement photos, compared with `facts` of the record it is
+    """Check (as `check_as`, default `kind`; `data` the photo or the file it was streamed into), read (agreement photos, compared with `facts` of the record it is
     for: recognition.agreement_facts), store and record one photo; returns {id, kind, width, height, bytes,
     reading}. DomainError when refused. `shown_name`: the graduate's name as the answer may show it."""
     checked = await checked_photo(check_as or kind, data)

@@ -11,6 +11,7 @@ import tornado.web
 
 from credit.registration import registration_status
 from documents import recognition
+from documents.uploads import run_blocking
 from handlers.base import PageHandler, validate
 from handlers.errors import status_and_message
 from handlers.records import RecordListQuery, list_page
@@ -288,7 +289,8 @@ class RosterPage(StreamedUpload, AdminPage):
         policy.require(self.current_user, "roster.import")
         upload = self.uploaded_part()
         try:
-            result = await import_roster(self.db, self.vault, self.current_user, upload["filename"], upload["body"])
+            result = await import_roster(self.db, self.vault, self.current_user, upload.filename,
+                                         await run_blocking(upload.read))
         except DomainError as exc:
             self.set_status(status_and_message(exc.code)[0])
             await self.show(error=status_and_message(exc.code, exc.message)[1],

@@ -61,7 +61,7 @@ class EmployerLinkUpload(StreamedUpload, WeChatPage):
         self.link = await resolve_link(self.db, self.vault, self.path_args[0])  # a dead link reads no body
 
     async def post(self, token):
-        photos = [part["body"] for part in self.uploaded_parts() if part["body"]]  # a page left empty sends none
+        photos = [part.path for part in self.uploaded_parts() if part.size]  # a page left empty sends none
         try:
             uploads = await upload_through_link(self.db, file_store(self), self.link, photos, self.request.remote_ip)
         except DomainError as exc:

@@ -1,16 +1,24 @@
-"""Uploads: a photo from the phone (multipart, streamed), a photo from WeChat (wx.uploadImage media id), and
-the stored photo for those entitled to it.
+"""Uploads: a photo from the phone (multipart, streamed to a file as it arrives), a photo from WeChat
+(wx.uploadImage media id), and the stored photo for those entitled to it.
 
 The body limit is enforced while the body streams in: the declared Content-Length is refused before a byte is
 read, and a body that grows past the limit (chunked, or lying about its length) is answered with 413 as soon
 as it passes it, and the connection closed (the only way not to read the rest)."""
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-import tornado.httputil
 import tornado.web
-from pydantic import Field
+from pydantic import Field as ModelField
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field, File, FormParser, MultipartState, parse_options_header
 
 from documents import recognition
 from documents.images import KINDS, MAX_BYTES
@@ -26,20 +34,38 @@ from wechat.service import wechat_of
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and a few small fields around the photo
 UPLOAD_BODY_LIMIT = MAX_BYTES + MULTIPART_OVERHEAD
 UploadKind = Literal[KINDS]  # Literal takes the tuple as its values
+log = logging.getLogger(__name__)
+spool_cleaner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-spool")
 
 
 def file_store(handler: tornado.web.RequestHandler) -> FileStore:
     return FileStore(handler.application.config.upload_dir)
 
 
-class StreamedUpload:
-    """For @stream_request_body handlers (before the page or API base class): counts the body as it arrives.
-    Call refuse_declared_size() first thing in prepare(), and uploaded_file() in the method."""
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a streamed form, as it was written to disk while it arrived (deleted when the request ends)."""
+    filename: str
+    path: Path
+    size: int
 
-    _chunks: list[bytes]
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class StreamedUpload:
+    """For @stream_request_body handlers (before the page or API base class): the multipart body is parsed as it
+    arrives (python-multipart), each file part written to a file of its own in a folder of this request, so the
+    server never holds a photo in memory or copies it: the check process reads it from there. The folder goes
+    when the request ends, answered or not. Call refuse_declared_size() first thing in prepare(), and
+    uploaded_file() in the method."""
+
     body_limit = UPLOAD_BODY_LIMIT
     xsrf_in_form = False  # page forms carry _xsrf inside the streamed body: checked once the body is read
     _form_read = False
+    _form: FormParser | None = None
+    _spool: str | None = None
+    _form_error: str | None = None  # the code to answer with once the body has arrived
 
     def check_xsrf_cookie(self):
         if not self.xsrf_in_form or self._form_read:
@@ -49,46 +75,89 @@ class StreamedUpload:
         return DomainError("image_too_large", None, {"max_bytes": MAX_BYTES})
 
     def refuse_declared_size(self) -> None:
-        self._chunks = []
+        self._fields: list[Field] = []
+        self._files: list[File] = []
         self.refuse_oversized_body()
 
     def data_received(self, chunk: bytes) -> None:
-        if not self._finished:  # handlers.base.BoundedBody stops the body at body_limit
-            self._chunks.append(chunk)
+        if self._finished or self._form_error:  # handlers.base.BoundedBody stops the body at body_limit
+            return
+        try:
+            if self._form is None:  # the first chunk: prepare() has let the request in
+                self._form = self._form_parser()
+            self._form.write(chunk)
+        except OSError:  # the spool folder is full or gone: ours to fix, the body is not the user's fault
+            log.exception("an upload could not be written to %s", self._spool)
+            self._form_error = "upload_unavailable"
+        except FormParserError:
+            self._form_error = "upload_form_invalid"
 
-    def uploaded_file(self) -> bytes:
-        return self.uploaded_part()["body"]
+    def _form_parser(self) -> FormParser:
+        kind, options = parse_options_header(self.request.headers.get("Content-Type", ""))
+        if kind != b"multipart/form-data" or not options.get(b"boundary"):
+            raise FormParserError("not a multipart form")
+        self._spool = tempfile.mkdtemp(prefix="upload-", dir=self.application.config.upload_spool_dir or None)
+        return FormParser("multipart/form-data", self._fields.append, self._files.append,
+                          boundary=options[b"boundary"],
+                          config={"UPLOAD_DIR": self._spool, "UPLOAD_DELETE_TMP": False, "MAX_MEMORY_FILE_SIZE": 0})
 
-    def uploaded_part(self) -> dict:
+    def on_finish(self) -> None:
+        self._discard_spool()
+        super().on_finish()
+
+    def on_connection_close(self) -> None:  # the client went away, maybe half-way through the body
+        self._discard_spool()
+        super().on_connection_close()
+
+    def _discard_spool(self) -> None:
+        for part in getattr(self, "_files", ()):
+            part.close()
+        self._form = None
+        if self._spool:  # in a thread: unlinking a photo's file frees its pages, ~1.5 ms the loop need not wait for
+            spool_cleaner.submit(shutil.rmtree, self._spool, ignore_errors=True)
+            self._spool = None
+
+    def uploaded_file(self) -> Path:
+        return self.uploaded_part().path
+
+    def uploaded_part(self) -> UploadedFile:
         return self.uploaded_parts()[0]
 
-    def uploaded_parts(self) -> list[dict]:
-        """The 'file' parts of the multipart body (filename, body), in order; its other fields become request
-        arguments (e.g. _xsrf)."""
-        arguments, files = {}, {}
-        try:
-            tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), b"".join(self._chunks),
-                                                  arguments, files, self.request.headers)
-        except tornado.httputil.HTTPInputError as exc:
-            raise DomainError("upload_form_invalid") from exc
-        finally:
-            self._chunks = []
-        for name, values in arguments.items():
-            self.request.body_arguments.setdefault(name, []).extend(values)
-            self.request.arguments.setdefault(name, []).extend(values)
+    def uploaded_parts(self) -> list[UploadedFile]:
+        """The 'file' parts of the multipart body, in order; its other fields become request arguments
+        (e.g. _xsrf)."""
+        if self._form is not None and self._form.parser.state != MultipartState.END:
+            self._form_error = self._form_error or "upload_form_invalid"  # the body ended inside a part
+        if self._form_error:
+            raise DomainError(self._form_error)
+        for field in self._fields:
+            name, value = field.field_name.decode(errors="replace"), field.value or b""
+            self.request.body_arguments.setdefault(name, []).append(value)
+            self.request.arguments.setdefault(name, []).append(value)
         if self.xsrf_in_form:
             self._form_read = True
             self.check_xsrf_cookie()
-        parts = files.get("file") or []
+        parts = []
+        for part in self._files:
+            if part.field_name == b"file":
+                parts.append(UploadedFile(os.path.basename(part.file_name or b"").decode(errors="replace"),
+                                          Path(os.fsdecode(part.actual_file_name)) if part.actual_file_name
+                                          else self._empty_part(), part.size))
         if not parts:
             raise DomainError("upload_file_missing")
         return parts
 
+    def _empty_part(self) -> Path:
+        """A part with no bytes never reaches the disk (a page of a form left empty): an empty file for it."""
+        fd, path = tempfile.mkstemp(dir=self._spool)
+        os.close(fd)
+        return Path(path)
+
 
 class UploadQuery(Query):
-    kind: UploadKind = Field(description="stamped-agreement 盖章协议书, paper-agreement 纸质协议, cancellation-letter 解约函,"
+    kind: UploadKind = ModelField(description="stamped-agreement 盖章协议书, paper-agreement 纸质协议, cancellation-letter 解约函,"
                                          " destination-proof 去向证明材料")
-    record_id: int | None = Field(None, ge=1, description="the graduate's record the agreement photo is for: a stamped"
+    record_id: int | None = ModelField(None, ge=1, description="the graduate's record the agreement photo is for: a stamped"
                                   " copy is compared with its agreement (QR, number, name) and refused when it shows"
                                   " another; without it a stamped copy is kept as to be checked by the auditor")
 
@@ -105,8 +174,8 @@ async def photo_facts(handler: BaseHandler, kind: str, record_id: int | None) ->
 
 class WeChatUploadBody(Body):
     kind: UploadKind
-    media_id: str = Field(min_length=1, max_length=128, description="serverId from wx.uploadImage")
-    record_id: int | None = Field(None, ge=1, description="as in POST /api/uploads")
+    media_id: str = ModelField(min_length=1, max_length=128, description="serverId from wx.uploadImage")
+    record_id: int | None = ModelField(None, ge=1, description="as in POST /api/uploads")
 
 
 def upload_answer(handler: BaseHandler, upload: dict) -> None:
@@ -161,7 +230,7 @@ class WeChatUploadHandler(BaseHandler):
 
 
 class EmployerDocumentQuery(Query):
-    document: Literal["licence", "authorisation"] = Field(
+    document: Literal["licence", "authorisation"] = ModelField(
         description="licence 加盖公章的营业执照; authorisation 加盖公章和个人身份证的网签授权书")
 
 

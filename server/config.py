@@ -48,6 +48,7 @@ class Settings:
     ems_sync_url: str = "http://127.0.0.1:8003/api/sync"
     credit_service_url: str = "http://127.0.0.1:8004/api/enterprises"
     upload_dir: str = "var/uploads"
+    upload_spool_dir: str = ""  # where upload bodies are written as they arrive (a folder per request); empty: the system's temporary folder
     # /healthz (handlers/health.py): a worker must have beaten this recently, and due outbox entries may wait this long
     health_worker_timeout: int = 30
     health_max_outbox_lag: int = 120

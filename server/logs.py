@@ -51,3 +51,5 @@ def setup_logging(config) -> None:
     root.setLevel(config.log_level.upper())
     if config.log_level.upper() != "DEBUG":
         logging.getLogger("yoyo").setLevel(logging.WARNING)  # a line per migration step is noise
+        # three lines per uploaded file, and a client's malformed body (answered upload_form_invalid) as a warning
+        logging.getLogger("python_multipart").setLevel(logging.ERROR)

@@ -99,7 +99,7 @@ async def serve(config: Settings, sockets=None, first: bool = True) -> None:
     app = Application(config)
     await app.start()
     # xheaders stays off: X-Forwarded-For / X-Real-IP are believed only from TRUSTED_PROXIES (handlers.base.client_address)
-    server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024, chunk_size=256 * 1024)
     server.add_sockets(sockets)
     extras = []
     demo_extras = config.app_env == "demo" and first

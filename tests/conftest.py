@@ -49,7 +49,8 @@ def _run_settings(**overrides) -> Settings:
 
 @pytest.fixture(scope="session")
 def config(tmp_path_factory):
-    settings = _run_settings(upload_dir=str(tmp_path_factory.mktemp("uploads")))
+    settings = _run_settings(upload_dir=str(tmp_path_factory.mktemp("uploads")),
+                             upload_spool_dir=str(tmp_path_factory.mktemp("spool")))
     apply_migrations(settings)
     syncredis.from_url(settings.redis_url).flushdb()
     yield settings

@@ -6,9 +6,11 @@ import asyncio
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import pytest
 
+from documents import uploads as uploads_module
 from handlers.uploads import UPLOAD_BODY_LIMIT
 from tests import image_corpus as corpus
 from tests import test_wechat_support as support
@@ -77,6 +79,19 @@ def stored_files(config) -> int:
     return sum(len(files) for _, _, files in os.walk(config.upload_dir))
 
 
+def spooled(config) -> list[str]:
+    """What upload bodies left in the spool folder (UPLOAD_SPOOL_DIR): nothing once their requests are over."""
+    return os.listdir(config.upload_spool_dir)
+
+
+async def spool_emptied(config, seconds: float = 10) -> list[str]:
+    for _ in range(int(seconds / 0.05)):
+        if not spooled(config):
+            break
+        await asyncio.sleep(0.05)
+    return spooled(config)
+
+
 @pytest.mark.gen_test
 async def test_upload_accepted_stored_reencoded_and_served_to_owner(world, client, sql, config):
     f = await Flow(world, client, sql).setup()
@@ -110,6 +125,73 @@ async def test_refused_photo_keeps_its_code_and_writes_nothing(world, client, sq
     assert "\u4e00" <= resp.json["error"]["message"][0] <= "\u9fff"  # a Chinese message
     assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
     assert stored_files(config) == files_before
+    assert await spool_emptied(config) == []
+
+
+CUT_OFF_PHOTO = b'--x\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n\r\n' + b"\xff\xd8" * 4000
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("content_type, body, code", [
+    ("multipart/form-data; boundary=x", b"a photo, they said", "upload_form_invalid"),
+    ("multipart/form-data; boundary=x", CUT_OFF_PHOTO, "upload_form_invalid"),  # the body ends inside the photo
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; filename="p.jpg"\r\n\r\nxx\r\n'
+                                        b"--x--\r\n", "upload_form_invalid"),  # a part without a name
+    ("multipart/form-data", b"--x--\r\n", "upload_form_invalid"),  # no boundary
+    ("text/plain", b"a photo?", "upload_form_invalid"),
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n',
+     "upload_file_missing"),
+    ("multipart/form-data; boundary=x", b"", "upload_file_missing"),
+])
+async def test_a_body_that_is_no_photo_form_gets_its_code_and_leaves_nothing(world, client, sql, config,
+                                                                             content_type, body, code):
+    f = await Flow(world, client, sql).setup()
+    files_before = stored_files(config)
+    resp = await f.G.request("POST", "/api/uploads?kind=destination-proof", body=body,
+                             headers={"Content-Type": content_type})
+    assert resp.status == 400 and resp.error == code, resp
+    assert "\u4e00" <= resp.json["error"]["message"][0] <= "\u9fff"
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+    assert stored_files(config) == files_before and await spool_emptied(config) == []
+
+
+@pytest.mark.gen_test
+async def test_the_photo_streams_to_a_file_that_the_check_reads_and_that_goes_with_the_request(
+        world, client, sql, config, monkeypatch):
+    """The server never holds the photo: the check process is given the file the body streamed into."""
+    f = await Flow(world, client, sql).setup()
+    pool, given = uploads_module._check_pool(), []
+    submit = pool.submit
+
+    def spy(fn, kind, photo):
+        given.append((photo, photo.read_bytes() if isinstance(photo, Path) else photo))
+        return submit(fn, kind, photo)
+
+    monkeypatch.setattr(pool, "submit", spy)
+    photo = corpus.sharp_stamped_jpeg()
+    assert (await upload_photo(f.G, photo)).status == 201
+    [(path, content)] = given
+    assert isinstance(path, Path) and path.parent.parent == Path(config.upload_spool_dir) and content == photo
+    assert await spool_emptied(config) == [] and not path.exists()
+
+
+@pytest.mark.gen_test
+async def test_a_client_gone_half_way_through_the_body_leaves_no_file(world, client, sql, config, http_port):
+    f = await Flow(world, client, sql).setup()
+    head = ("POST /api/uploads?kind=destination-proof HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in session_headers(f.G).items())
+            + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 3000000\r\n\r\n")
+    _, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    writer.write(head.encode() + CUT_OFF_PHOTO * 100)
+    await writer.drain()
+    for _ in range(100):  # until the server has the part on disk
+        if spooled(config):
+            break
+        await asyncio.sleep(0.02)
+    assert spooled(config), "the body was not spooled"
+    writer.close()
+    assert await spool_emptied(config) == []
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
 
 
 @pytest.mark.gen_test
@@ -124,7 +206,7 @@ async def test_declared_oversize_body_is_refused_before_it_is_sent(world, client
 
 
 @pytest.mark.gen_test
-async def test_streamed_oversize_body_is_refused_while_it_streams(world, client, sql, http_port):
+async def test_streamed_oversize_body_is_refused_while_it_streams(world, client, sql, config, http_port):
     f = await Flow(world, client, sql).setup()
     total = UPLOAD_BODY_LIMIT + 6 * 1024 * 1024
     answer, sent = await raw_post(http_port, "/api/uploads?kind=stamped-agreement", {
@@ -136,6 +218,7 @@ async def test_streamed_oversize_body_is_refused_while_it_streams(world, client,
     assert error["code"] == "image_too_large" and "10MB" in error["message"]
     assert sent < total  # the answer came before the whole body was sent
     assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
+    assert await spool_emptied(config) == []
 
 
 @pytest.mark.gen_test
