@@ -20,6 +20,11 @@ import asyncio, sys, tornado.web
 class Hello(tornado.web.RequestHandler):
     def get(self):
         self.write({"status": "ok"})
+    def post(self):  # a body received as Tornado does by default, in memory (bench_uploads)
+        self.set_status(201)
+        self.write({"bytes": len(self.request.body)})
+    def check_xsrf_cookie(self):
+        pass
 async def main():
     tornado.web.Application([(r"/", Hello)]).listen(int(sys.argv[1]), address="127.0.0.1")
     await asyncio.Event().wait()
@@ -66,13 +71,20 @@ def stop(proc: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def service(env: dict):
+    with service_process(env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def service_process(env: dict):
+    """`serve` (one process); yields (its base URL, its pid)."""
     port = free_port()
     env = dict(env, PORT=str(port), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     proc = subprocess.Popen([PY, "-m", "server", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(port)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         stop(proc)
 
@@ -98,14 +110,27 @@ def driver_ratios(results: dict[str, dict], drivers: list[str]) -> str:
 
 @contextlib.contextmanager
 def bare_tornado():
+    with bare_tornado_process() as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def bare_tornado_process():
+    """The bare app; yields (its URL, its pid)."""
     port = free_port()
     proc = subprocess.Popen([PY, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(port)
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def main_thread_cpu(pid: int) -> float:
+    """Seconds of CPU the process's main thread (its event loop) has used: /proc, user + system."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(cmd: list[str], env: dict) -> str:
