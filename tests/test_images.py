@@ -27,7 +27,7 @@ def sample(name: str) -> bytes:
     return getattr(corpus, name)()
 
 
-def refusal(kind: str, data: bytes) -> str:
+def refusal(kind: str, data: bytes | Path) -> str:
     with pytest.raises(DomainError) as caught:
         check_image(kind, data)
     return caught.value.code
@@ -97,6 +97,17 @@ def test_check_image_accepts_good_photo(name, kind):
 @pytest.mark.parametrize("name,kind,code", REFUSED)
 def test_check_image_refuses_bad_upload(name, kind, code):
     assert refusal(kind, sample(name)) == code
+
+
+@pytest.mark.parametrize("name,kind,code", [("sharp_stamped_jpeg", "stamped-agreement", None), *REFUSED[:4]])
+def test_a_photo_given_as_the_file_it_streamed_into_is_judged_as_its_bytes(tmp_path, name, kind, code):
+    """Uploads reach the check as files (handlers/uploads.StreamedUpload): the same answer as for the bytes."""
+    path = tmp_path / "part"
+    path.write_bytes(sample(name))
+    if code is None:
+        assert check_image(kind, path) == check_image(kind, sample(name))
+    else:
+        assert refusal(kind, path) == code
 
 
 def test_check_image_refusal_codes_are_registered_with_status_and_chinese_message():
