@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFilter, ImageOps
 
 import documents.errors  # noqa: F401  (registers the error codes)
+from documents.storage import FileStore
 from signing.errors import DomainError
 
 KINDS = ("stamped-agreement", "paper-agreement", "cancellation-letter", "destination-proof")
@@ -86,6 +87,23 @@ class CheckedImage:
     height: int
     sha256: str     # hex digest of content
     kind: str
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str       # in the FileStore
+    width: int
+    height: int
+    sha256: str     # hex digest of the stored bytes
+    size: int       # bytes stored
+
+
+def check_and_store(kind: str, photo: bytes | Path, store_root: str) -> StoredImage:
+    """check_image, then the accepted photo saved in the FileStore at store_root, both in the calling process
+    (the check process: the server gets a name, never the photo). Refused: DomainError, nothing saved."""
+    checked = check_image(kind, photo)
+    name = FileStore(store_root).save(checked.content, "jpg")
+    return StoredImage(name, checked.width, checked.height, checked.sha256, len(checked.content))
 
 
 def refuse(code: str, details: dict | None = None) -> NoReturn:

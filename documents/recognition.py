@@ -24,6 +24,7 @@ import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents.pools import background_pool
@@ -79,13 +80,14 @@ _engine = None  # in the worker process: the RapidOCR engine, loaded once
 
 # --- in the worker process ---------------------------------------------------------------------------------
 
-def read_photo(data: bytes, ocr: bool = True) -> dict:
+def read_photo(data: bytes | Path, ocr: bool = True) -> dict:
     """What the photo shows: {"qr": [decoded texts], "lines": [recognised text lines, reading order], "places":
-    [[x, y, height] of each line], "ms": {"qr": .., "ocr": ..}}. `data` is a JPEG or PNG (the checked upload)."""
+    [[x, y, height] of each line], "ms": {"qr": .., "ocr": ..}}. `data` is a JPEG or PNG (the checked upload),
+    or its stored file."""
     import zxingcpp
     from PIL import Image
 
-    img = Image.open(io.BytesIO(data))
+    img = Image.open(data if isinstance(data, Path) else io.BytesIO(data))
     scale = min(1.0, QR_LONG_SIDE / max(img.size))  # JPEG: decoded at 1/2..1/8 scale, the cheap part
     img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
     img = img.convert("RGB")
@@ -223,7 +225,7 @@ async def warm_up() -> None:
     await asyncio.wrap_future(_executor().submit(_warm))
 
 
-async def read_within_budget(data: bytes, ocr: bool = True) -> dict | None:
+async def read_within_budget(data: bytes | Path, ocr: bool = True) -> dict | None:
     """read_photo() in the pool; None when it did not finish within BUDGET_SECONDS or failed."""
     global _pool
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import documents.errors  # noqa: F401  (registers the error codes)
 from documents import recognition
-from documents.images import CheckedImage, check_image
+from documents.images import StoredImage, check_and_store
 from documents.pools import background_pool
 from documents.storage import FileStore
 from signing import rules
@@ -45,14 +45,15 @@ def _check_pool() -> ProcessPoolExecutor:
     return _checks
 
 
-async def checked_photo(kind: str, data: bytes | Path) -> CheckedImage:
-    """check_image in a process of its own (a pool of half the cores): decoding, analysing and re-encoding a 12 MP photo holds the GIL for
-    long stretches, which in a thread of the server delayed every other request (p99 of /api/me ×15 during four
-    uploads). A photo that kills its process (the kernel's OOM killer) is tried once more, then refused."""
+async def stored_photo(kind: str, data: bytes | Path, store: FileStore) -> StoredImage:
+    """check_and_store in a process of its own (a pool of half the cores): decoding, analysing and re-encoding a
+    12 MP photo holds the GIL for long stretches, which in a thread of the server delayed every other request
+    (p99 of /api/me ×15 during four uploads); the photo is saved there too, so only its name comes back. A
+    photo that kills its process (the kernel's OOM killer) is tried once more, then refused."""
     global _checks
     for attempt in (1, 2):
         try:
-            return await asyncio.wrap_future(_check_pool().submit(check_image, kind, data))
+            return await asyncio.wrap_future(_check_pool().submit(check_and_store, kind, data, str(store.root)))
         except BrokenProcessPool:
             log.exception("the photo-check process died (attempt %d)", attempt)
             _checks = None
@@ -62,41 +63,41 @@ async def checked_photo(kind: str, data: bytes | Path) -> CheckedImage:
 async def accept_upload(db, store: FileStore, kind: str, data: bytes | Path, *, graduate_id: int | None,
                         uploaded_by: int | None, employer_id: int | None = None, check_as: str | None = None,
                         facts: dict | None = None, shown_name: str | None = None) -> dict:
-    """Check (as `check_as`, default `kind`; `data` the photo or the file it was streamed into), read (agreement photos, compared with `facts` of the record it is
-    for: recognition.agreement_facts), store and record one photo; returns {id, kind, width, height, bytes,
-    reading}. DomainError when refused. `shown_name`: the graduate's name as the answer may show it."""
-    checked = await checked_photo(check_as or kind, data)
-    judged = await read_and_judge(kind, checked.content, facts)
-    name = await run_blocking(store.save, checked.content, "jpg")
+    """Check and store (as `check_as`, default `kind`; `data` the photo or the file it was streamed into), read
+    (agreement photos, compared with `facts` of the record it is for: recognition.agreement_facts) and record
+    one photo; returns {id, kind, width, height, bytes, reading}. DomainError when refused, and then no file is
+    left. `shown_name`: the graduate's name as the answer may show it."""
+    stored = await stored_photo(check_as or kind, data, store)
     try:
+        judged = await read_and_judge(kind, store.path(stored.name), facts)
         async with db.transaction() as cur:
             await cur.execute(
                 "INSERT INTO uploads (kind, storage_name, sha256, width, height, bytes, reading_status, reading,"
                 " uploaded_by, graduate_id, employer_id) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (kind, name, checked.sha256, checked.width, checked.height, len(checked.content),
+                (kind, stored.name, stored.sha256, stored.width, stored.height, stored.size,
                  judged and judged["status"], judged and json.dumps(judged, ensure_ascii=False), uploaded_by,
                  graduate_id, employer_id))
             upload_id = cur.lastrowid
     except BaseException:
-        store.delete(name)  # no row, no file
+        store.delete(stored.name)  # refused by its reading, or no row: no file
         raise
     reading = None
     if judged is not None:
         reading = {"status": judged["status"], "status_text": judged["status_text"], "checks": judged["checks"],
                    "summary": recognition.summary(judged, facts, shown_name) if facts else
                    recognition.summary(judged, {"kind": "paper"})}
-    return {"id": upload_id, "kind": kind, "width": checked.width, "height": checked.height,
-            "bytes": len(checked.content), "reading": reading}
+    return {"id": upload_id, "kind": kind, "width": stored.width, "height": stored.height,
+            "bytes": stored.size, "reading": reading}
 
 
-async def read_and_judge(kind: str, content: bytes, facts: dict | None) -> dict | None:
+async def read_and_judge(kind: str, photo: Path, facts: dict | None) -> dict | None:
     """What is stored with an agreement photo (recognition.judge), None for other kinds. A stamped copy not
     uploaded for a given agreement is not read: kept as to_check."""
     if kind not in READ_KINDS:
         return None
     if kind == "stamped-agreement" and facts is None:
         return recognition.judge(None, None, kind)
-    return recognition.judge(await recognition.read_within_budget(content), facts, kind)
+    return recognition.judge(await recognition.read_within_budget(photo), facts, kind)
 
 
 async def discard_upload(db, store: FileStore, upload_id: int) -> None:

@@ -13,6 +13,7 @@ from tests import image_corpus as corpus
 from tests.flows import UNIT, Flow
 from tests.test_commands import run as run_command
 from tests.test_employer_link import approved_offline, post_photo, request_link
+from tests.test_uploads import stored_files
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -54,7 +55,8 @@ async def two_agreements(world, client, sql):
 
 
 @pytest.mark.gen_test(timeout=240)
-async def test_genuine_photos_are_accepted_and_photos_of_another_agreement_or_person_refused(world, client, sql):
+async def test_genuine_photos_are_accepted_and_photos_of_another_agreement_or_person_refused(world, client, sql,
+                                                                                          config):
     f, rid, other_rid = await two_agreements(world, client, sql)
     first, signature = await stamped_pages(f, rid)
     number = sql("SELECT agreement_number FROM records WHERE id=%s", (rid,))[0]["agreement_number"]
@@ -92,11 +94,12 @@ async def test_genuine_photos_are_accepted_and_photos_of_another_agreement_or_pe
         "photo_qr_unreadable": photos.photograph(photos.cover_qr(signature), angle=-2),
         "photo_unreadable": corpus.sharp_stamped_jpeg(),  # a stamped page, but not of an agreement of ours
     }
-    before = sql("SELECT COUNT(*) n FROM uploads")[0]["n"]
+    before, files_before = sql("SELECT COUNT(*) n FROM uploads")[0]["n"], stored_files(config)
     for code, content in refused.items():
         resp = await upload(f.G, content, rid)
         assert resp.status == 422 and resp.error == code, (code, resp)
     assert sql("SELECT COUNT(*) n FROM uploads")[0]["n"] == before  # nothing stored
+    assert stored_files(config) == files_before  # the check process saved each photo; its refusal removed it
     assert (await upload(f.G, genuine["first page"], other_rid)).error == "photo_record_invalid"  # not hers
 
     # attached to the record, the readings show on the audit view beside each photo

@@ -163,9 +163,9 @@ async def test_the_photo_streams_to_a_file_that_the_check_reads_and_that_goes_wi
     pool, given = uploads_module._check_pool(), []
     submit = pool.submit
 
-    def spy(fn, kind, photo):
+    def spy(fn, kind, photo, *rest):
         given.append((photo, photo.read_bytes() if isinstance(photo, Path) else photo))
-        return submit(fn, kind, photo)
+        return submit(fn, kind, photo, *rest)
 
     monkeypatch.setattr(pool, "submit", spy)
     photo = corpus.sharp_stamped_jpeg()
