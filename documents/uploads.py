@@ -1,8 +1,9 @@
 """Accepted uploads: the photo checked (documents/images.py), stored under a name of ours (FileStore) and recorded
 in one `uploads` row; and who may look at a stored photo.
 
-A refused photo raises the check's DomainError before anything is written, so it never gets an id and never
-replaces an earlier accepted one (records reference uploads by id)."""
+A photo the check refuses raises its DomainError before anything is written; one refused by its reading is
+removed again. Either way it never gets an id and never replaces an earlier accepted one (records reference
+uploads by id)."""
 from __future__ import annotations
 
 import asyncio
