@@ -102,6 +102,8 @@ async def test_roster_page_imports_and_lists_bad_lines(world, client, sql):
     rows = world.roster_rows(school, 2)
     ok = await multipart_post(c, "/admin/roster", "名单.csv", roster_csv(rows))
     assert ok.status == 200 and "新增2" in ok.body.decode()
+    assert [r["filename"] for r in sql("SELECT filename FROM roster_imports WHERE school_id=%s",
+                                       (school["id"],))] == ["名单.csv"]  # a UTF-8 name, as the browser sent it
     rows[1]["身份证号"] = "123"
     bad = await multipart_post(c, "/admin/roster", "名单.csv", roster_csv(rows))
     assert bad.status == 422 and "身份证号应为18位" in bad.body.decode()
