@@ -175,6 +175,19 @@ async def test_the_photo_streams_to_a_file_that_the_check_reads_and_that_goes_wi
     assert await spool_emptied(config) == [] and not path.exists()
 
 
+@pytest.mark.gen_test(timeout=120)
+async def test_thirty_parallel_uploads_each_get_their_own_file_and_leave_no_spool(world, client, sql, config):
+    f = await Flow(world, client, sql).setup()
+    files_before = stored_files(config)
+    photos = [corpus.sharp_stamped_jpeg(), corpus.dark()] * 15  # accepted and refused, interleaved
+    answers = await asyncio.gather(*(upload_photo(f.G, p) for p in photos))
+    assert sorted(a.status for a in answers) == [201] * 15 + [422] * 15
+    ids = [a.json["upload"]["id"] for a in answers if a.status == 201]
+    names = sql("SELECT storage_name FROM uploads WHERE graduate_id=%s", (f.g["id"],))
+    assert len(set(ids)) == 15 and len({n["storage_name"] for n in names}) == 15
+    assert stored_files(config) == files_before + 15 and await spool_emptied(config) == []
+
+
 @pytest.mark.gen_test
 async def test_a_client_gone_half_way_through_the_body_leaves_no_file(world, client, sql, config, http_port):
     f = await Flow(world, client, sql).setup()
