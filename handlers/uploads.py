@@ -33,6 +33,9 @@ from wechat.service import wechat_of
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and a few small fields around the photo
 UPLOAD_BODY_LIMIT = MAX_BYTES + MULTIPART_OVERHEAD
+# What a form of ours sends at most (an agreement's pages, _xsrf and a few fields), with room; more is no form of
+# ours, refused as it streams in (a 10 MB body of tiny parts would otherwise open thousands of files)
+MAX_FILE_PARTS, MAX_FORM_FIELDS = 8, 32
 UploadKind = Literal[KINDS]  # Literal takes the tuple as its values
 log = logging.getLogger(__name__)
 spool_cleaner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-spool")
@@ -77,6 +80,7 @@ class StreamedUpload:
     def refuse_declared_size(self) -> None:
         self._fields: list[Field] = []
         self._files: list[File] = []
+        self._file_parts = 0
         self.refuse_oversized_body()
 
     def data_received(self, chunk: bytes) -> None:
@@ -97,9 +101,23 @@ class StreamedUpload:
         if kind != b"multipart/form-data" or not options.get(b"boundary"):
             raise FormParserError("not a multipart form")
         self._spool = tempfile.mkdtemp(prefix="upload-", dir=self.application.config.upload_spool_dir or None)
-        return FormParser("multipart/form-data", self._fields.append, self._files.append,
+        return FormParser("multipart/form-data", self._on_field, self._on_file,
                           boundary=options[b"boundary"],
                           config={"UPLOAD_DIR": self._spool, "UPLOAD_DELETE_TMP": False, "MAX_MEMORY_FILE_SIZE": 0})
+
+    def _on_field(self, field: Field) -> None:
+        self._fields.append(field)
+        if len(self._fields) > MAX_FORM_FIELDS:
+            raise FormParserError("too many fields")
+
+    def _on_file(self, part: File) -> None:
+        self._file_parts += 1
+        if part.field_name == b"file":
+            self._files.append(part)
+        else:
+            part.close()  # not ours to read: its file goes with the folder, its descriptor now
+        if self._file_parts > MAX_FILE_PARTS:  # each is a file created, and ours hold it open until the end
+            raise FormParserError("too many files")
 
     def on_finish(self) -> None:
         self._discard_spool()
@@ -137,12 +155,9 @@ class StreamedUpload:
         if self.xsrf_in_form:
             self._form_read = True
             self.check_xsrf_cookie()
-        parts = []
-        for part in self._files:
-            if part.field_name == b"file":
-                parts.append(UploadedFile(os.path.basename(part.file_name or b"").decode(errors="replace"),
-                                          Path(os.fsdecode(part.actual_file_name)) if part.actual_file_name
-                                          else self._empty_part(), part.size))
+        parts = [UploadedFile(os.path.basename(part.file_name or b"").decode(errors="replace"),
+                              Path(os.fsdecode(part.actual_file_name)) if part.actual_file_name
+                              else self._empty_part(), part.size) for part in self._files]
         if not parts:
             raise DomainError("upload_file_missing")
         return parts

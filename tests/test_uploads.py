@@ -128,6 +128,15 @@ async def test_refused_photo_keeps_its_code_and_writes_nothing(world, client, sq
     assert await spool_emptied(config) == []
 
 
+def form(*parts: tuple[str, str | None, bytes]) -> bytes:
+    """A multipart body (boundary x) of (name, filename or None, content) parts."""
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        body += f"--x\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return body + b"--x--\r\n"
+
+
 CUT_OFF_PHOTO = b'--x\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n\r\n' + b"\xff\xd8" * 4000
 
 
@@ -142,6 +151,10 @@ CUT_OFF_PHOTO = b'--x\r\nContent-Disposition: form-data; name="file"; filename="
     ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n',
      "upload_file_missing"),
     ("multipart/form-data; boundary=x", b"", "upload_file_missing"),
+    ("multipart/form-data; boundary=x", form(*[("file", f"{i}.jpg", b"x") for i in range(9)]), "upload_form_invalid"),
+    ("multipart/form-data; boundary=x", form(*[(f"f{i}", None, b"x") for i in range(33)]), "upload_form_invalid"),
+    ("multipart/form-data; boundary=x", form(*[("other", f"{i}.jpg", b"x") for i in range(9)]), "upload_form_invalid"),
+    ("multipart/form-data; boundary=x", form(("other", "a.jpg", b"x"), ("note", None, b"hi")), "upload_file_missing"),
 ])
 async def test_a_body_that_is_no_photo_form_gets_its_code_and_leaves_nothing(world, client, sql, config,
                                                                              content_type, body, code):
