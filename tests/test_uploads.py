@@ -3,6 +3,7 @@ a stored photo. The app talks to a WeChat emulator on a free port (tests/test_we
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -199,6 +200,16 @@ async def test_thirty_parallel_uploads_each_get_their_own_file_and_leave_no_spoo
     names = sql("SELECT storage_name FROM uploads WHERE graduate_id=%s", (f.g["id"],))
     assert len(set(ids)) == 15 and len({n["storage_name"] for n in names}) == 15
     assert stored_files(config) == files_before + 15 and await spool_emptied(config) == []
+
+
+@pytest.mark.gen_test
+async def test_an_upload_that_cannot_be_spooled_is_ours_to_fix_503(world, client, sql, app, monkeypatch, tmp_path):
+    f = await Flow(world, client, sql).setup()
+    monkeypatch.setattr(app, "config", dataclasses.replace(app.config, upload_spool_dir=str(tmp_path / "gone")))
+    resp = await upload_photo(f.G, corpus.sharp_stamped_jpeg())
+    assert resp.status == 503 and resp.error == "upload_unavailable", resp
+    assert "稍后" in resp.json["error"]["message"]
+    assert sql("SELECT COUNT(*) n FROM uploads WHERE graduate_id=%s", (f.g["id"],))[0]["n"] == 0
 
 
 @pytest.mark.gen_test
