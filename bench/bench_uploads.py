@@ -1,10 +1,10 @@
 """Uploads beside other requests: /api/me's p99 while four graduates upload 12-megapixel photos at once, against
 its p99 with no upload, rounds interleaved in one run (target ≤ 2×). Then what one upload costs the server's
 event loop (its main thread's CPU, from /proc), against a bare Tornado app receiving the same body in memory,
-blocks of uploads one after another, interleaved: what is left of an upload in the loop that serves everyone. The photo checks run in a process pool
-(documents/uploads.py); in a thread of the server they held its GIL and other requests waited. The uploads are
-sent from a process of their own: from threads of the measuring process they held *its* GIL (4 MB bodies built
-and sent) and delayed the measurement itself.
+blocks of uploads one after another, interleaved: what is left of an upload in the loop that serves everyone.
+The photo checks run in a process pool (documents/uploads.py); in a thread of the server they held its GIL and
+other requests waited. The uploads are sent from a process of their own: from threads of the measuring process
+they held *its* GIL (4 MB bodies built and sent) and delayed the measurement itself.
 
     .venv/bin/python -m bench.bench_uploads [--rounds 3] [--requests 2000]
 """
